@@ -1,0 +1,49 @@
+// What the HTTP functions may use, handed over by the composition root: the bots they serve,
+// the inbound bus, metrics and the server's lifecycle flags. Functions verify, normalise and hand
+// over; they hold no business logic.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "core/metrics.hpp"
+#include "ingress/router.hpp"
+#include "storage/bus.hpp"
+
+namespace botfn::functions {
+
+struct WebhookBot {
+  std::string name;
+  std::string secret;    // "" = no secret (allowed with a start-up warning)
+  std::string username;  // without '@', to recognise "/cmd@username"
+};
+
+struct FunctionContext {
+  std::map<std::string, WebhookBot> bots;
+  storage::Bus* bus = nullptr;
+  Metrics* metrics = nullptr;
+  const std::atomic<bool>* shutting_down = nullptr;
+  size_t max_backlog = 10000;
+  // /readyz: "" when ready, otherwise the reason.
+  std::function<std::string()> readiness;
+};
+
+// Registers every endpoint (functions/registry.cpp is the one list).
+void registerFunctions(ingress::Router& router, std::shared_ptr<const FunctionContext> context);
+
+// Individual functions, one file each.
+void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
+                   ingress::Responder responder);
+void handleHealth(const FunctionContext& ctx, ingress::HttpRequest& request,
+                  ingress::Responder responder);
+void handleReady(const FunctionContext& ctx, ingress::HttpRequest& request,
+                 ingress::Responder responder);
+void handleMetrics(const FunctionContext& ctx, ingress::HttpRequest& request,
+                   ingress::Responder responder);
+
+// Constant-time comparison of the secret header (length differences are not hidden).
+bool secretMatches(const std::string& expected, const std::string* given);
+
+}  // namespace botfn::functions

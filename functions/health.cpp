@@ -1,0 +1,27 @@
+// GET /healthz (the process answers), GET /readyz (storage writable, scripts loaded, not stopping).
+#include <nlohmann/json.hpp>
+
+#include "functions/function_context.hpp"
+
+namespace botfn::functions {
+
+void handleHealth(const FunctionContext&, ingress::HttpRequest&, ingress::Responder responder) {
+  responder.send(200, R"({"ok":true,"status":"alive"})");
+}
+
+void handleReady(const FunctionContext& ctx, ingress::HttpRequest&, ingress::Responder responder) {
+  std::string reason;
+  if (ctx.shutting_down->load()) {
+    reason = "shutting down";
+  } else if (ctx.readiness) {
+    reason = ctx.readiness();
+  }
+  if (reason.empty()) return responder.send(200, R"({"ok":true,"status":"ready"})");
+  ingress::HttpResponse r;
+  r.status = 503;
+  r.body = nlohmann::json{{"ok", false}, {"status", reason}}.dump();
+  r.headers.emplace_back("Retry-After", "5");
+  responder.send(std::move(r));
+}
+
+}  // namespace botfn::functions

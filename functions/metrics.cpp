@@ -1,0 +1,14 @@
+// GET /metrics: Prometheus text exposition of every counter.
+#include "functions/function_context.hpp"
+
+namespace botfn::functions {
+
+void handleMetrics(const FunctionContext& ctx, ingress::HttpRequest&, ingress::Responder responder) {
+  if (ctx.bus) ctx.metrics->gauge("botfn_queue_depth").store(static_cast<int64_t>(ctx.bus->depth()));
+  if (ctx.bus) {
+    ctx.metrics->gauge("botfn_write_backlog").store(static_cast<int64_t>(ctx.bus->writeBacklog()));
+  }
+  responder.send(200, ctx.metrics->render(), "text/plain; version=0.0.4");
+}
+
+}  // namespace botfn::functions

@@ -1,0 +1,287 @@
+// serve: wiring in pipeline order (storage → ingress → dispatcher + Lua → sender), then the
+// drain in reverse on SIGTERM/SIGINT, all within shutdown_grace_s.
+#include "app/server_app.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <set>
+
+#include "app/signals.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "effects/run.hpp"
+#include "flow/dispatcher.hpp"
+#include "functions/function_context.hpp"
+#include "ingress/http_server.hpp"
+#include "ingress/long_poller.hpp"
+#include "lua/app_runtime.hpp"
+#include "net/http_client_curl.hpp"
+#include "sender/outbox_sender.hpp"
+#include "storage/sqlite/sqlite_backend.hpp"
+#include "telegram/bot_api.hpp"
+
+namespace botfn::app {
+namespace {
+
+lua::AppRuntimeOptions luaOptions(const Config& c) {
+  lua::AppRuntimeOptions o;
+  o.scripts_dir = c.scripts_dir;
+  o.cpu_budget = std::chrono::milliseconds(c.lua_cpu_budget_ms);
+  o.memory_bytes = static_cast<size_t>(c.lua_memory_mb) << 20;
+  o.update_deadline = std::chrono::seconds(c.lua_update_deadline_s);
+  return o;
+}
+
+std::set<std::string> appsOf(const Config& c) {
+  std::set<std::string> apps;
+  for (const auto& [name, bot] : c.bots) apps.insert(bot.app);
+  return apps;
+}
+
+struct Storage {
+  std::unique_ptr<storage::sqlite::SqliteDb> db;
+  std::unique_ptr<storage::sqlite::SqliteStore> store;
+  std::unique_ptr<storage::sqlite::SqliteBus> bus;
+};
+
+Storage openStorage(const Config& c, Metrics& metrics) {
+  Storage s;
+  s.db = std::make_unique<storage::sqlite::SqliteDb>(
+      storage::sqlite::SqliteOptions{c.storage_path, c.storage_max_page_count, 4}, metrics);
+  if (auto r = storage::sqlite::applySystemSchema(*s.db); !r) {
+    throw std::runtime_error("system schema: " + r.error().describe());
+  }
+  s.store = std::make_unique<storage::sqlite::SqliteStore>(*s.db);
+  s.bus = std::make_unique<storage::sqlite::SqliteBus>(*s.db, c.ingest_dedupe_window_s);
+  return s;
+}
+
+int migrateApps(const Config& c, storage::Store& store) {
+  for (const auto& app : appsOf(c)) {
+    const auto dir = std::filesystem::path(c.scripts_dir) / "apps" / app / "migrations";
+    auto r = store.migrateApp(app, dir);
+    if (!r) {
+      log::get("app")->error("migrations of app '{}' failed: {}", app, r.error().describe());
+      return 2;
+    }
+    if (*r > 0) log::get("app")->info("app '{}': applied {} migration(s)", app, *r);
+  }
+  return 0;
+}
+
+void registerSecrets(const Config& c) {
+  for (const auto& [name, bot] : c.bots) {
+    log::addSecret(bot.token);
+    log::addSecret(bot.secret);
+  }
+}
+
+}  // namespace
+
+int serve(const Config& c, const ServeOptions& options) {
+  auto log = log::get("app");
+  registerSecrets(c);
+  Metrics& metrics = globalMetrics();
+  const bool polling = options.force_polling || c.polling_enabled;
+
+  Storage st = openStorage(c, metrics);
+  if (int rc = migrateApps(c, *st.store)) return rc;
+  if (auto r = st.bus->recover(); !r) {
+    log->error("queue recovery failed: {}", r.error().describe());
+    return 2;
+  }
+
+  auto http = net::makeCurlHttpClient({"out"});
+  auto poll_http = net::makeCurlHttpClient({"poll"});
+  std::map<std::string, std::unique_ptr<telegram::BotApi>> apis;
+  std::map<std::string, std::unique_ptr<telegram::BotApi>> poll_apis;
+  std::map<std::string, std::shared_ptr<const effects::BotProfile>> profiles;
+  for (const auto& [name, bot] : c.bots) {
+    apis[name] = std::make_unique<telegram::BotApi>(*http, c.api_base, bot.token);
+    poll_apis[name] = std::make_unique<telegram::BotApi>(*poll_http, c.api_base, bot.token);
+    std::string username = bot.username;
+    if (username.empty()) {
+      auto me = apis[name]->callSync("getMe", nlohmann::json::object(), std::chrono::seconds(10));
+      if (me.ok && me.result.contains("username")) {
+        username = me.result["username"].get<std::string>();
+      } else {
+        log->warn("bot {}: getMe failed ({} {}); commands addressed as /cmd@name will be ignored",
+                  name, me.error_code, me.description);
+      }
+    }
+    profiles[name] = std::make_shared<effects::BotProfile>(
+        effects::BotProfile{name, bot.app, username, bot.vars, bot.error_text});
+  }
+
+  const auto lua_options = luaOptions(c);
+  for (const auto& app : appsOf(c)) {
+    if (auto r = lua::checkApp(lua_options, app); !r) {
+      log->error("app '{}' does not load: {}", app, r.error().describe());
+      std::fprintf(stderr, "botfn: app '%s' does not load: %s\n", app.c_str(),
+                   r.error().detail.c_str());
+      return 2;
+    }
+  }
+  auto factory = lua::makeExecutorFactory(lua_options, lua::HostServices{st.store.get(), http.get(), &metrics});
+
+  flow::DispatcherOptions dispatch_options;
+  dispatch_options.workers = c.lua_workers;
+  dispatch_options.paused = c.dispatch_paused;
+  flow::Dispatcher dispatcher(dispatch_options, *st.bus, *st.store, factory,
+                              [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
+                                auto it = profiles.find(bot);
+                                return it == profiles.end() ? nullptr : it->second;
+                              },
+                              metrics);
+  dispatcher.start();
+
+  sender::SenderOptions sender_options;
+  sender_options.paused = c.sender_paused;
+  sender_options.max_attempts = c.sender_max_attempts;
+  sender::OutboxSender sender(sender_options, *st.store,
+                              [&apis](const std::string& bot) -> telegram::BotApi* {
+                                auto it = apis.find(bot);
+                                return it == apis.end() ? nullptr : it->second.get();
+                              },
+                              metrics);
+  sender.start();
+
+  std::atomic<bool> shutting_down{false};
+  auto fc = std::make_shared<functions::FunctionContext>();
+  for (const auto& [name, bot] : c.bots) {
+    fc->bots[name] = functions::WebhookBot{name, bot.secret, profiles[name]->username};
+    if (bot.secret.empty() && !polling) {
+      log->warn("bot {} has NO webhook secret: anyone who knows the URL can inject updates; "
+                "set secret_env or secret_file", name);
+    }
+  }
+  fc->bus = st.bus.get();
+  fc->metrics = &metrics;
+  fc->shutting_down = &shutting_down;
+  fc->max_backlog = static_cast<size_t>(c.ingest_max_backlog);
+  auto* db = st.db.get();
+  const size_t max_backlog = fc->max_backlog;
+  fc->readiness = [db, max_backlog]() -> std::string {
+    return db->backlog() >= max_backlog ? "storage backlog is full" : "";
+  };
+  auto router = std::make_shared<ingress::Router>();
+  functions::registerFunctions(*router, fc);
+  ingress::HttpServerOptions server_options;
+  server_options.host = c.server_host;
+  server_options.port = static_cast<uint16_t>(c.server_port);
+  server_options.threads = c.server_threads;
+  server_options.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  server_options.header_timeout = std::chrono::seconds(c.header_timeout_s);
+  server_options.body_timeout = std::chrono::seconds(c.body_timeout_s);
+  auto server = std::make_unique<ingress::HttpServer>(server_options, router, metrics);
+  server->start();
+  if (options.port_file) {
+    const auto tmp = options.port_file->string() + ".tmp";
+    std::ofstream(tmp) << server->port() << "\n";
+    std::filesystem::rename(tmp, *options.port_file);
+  }
+  log->info("botfn serving on {}:{} ({} bot(s), {})", c.server_host, server->port(), c.bots.size(),
+            polling ? "long polling" : "webhook");
+
+  std::vector<std::unique_ptr<ingress::LongPoller>> pollers;
+  for (const auto& [name, bot] : c.bots) {
+    if (polling) {
+      pollers.push_back(std::make_unique<ingress::LongPoller>(
+          ingress::LongPollerOptions{name, profiles[name]->username, c.polling_timeout_s,
+                                     c.polling_delete_webhook, bot.allowed_updates},
+          *poll_apis[name], *st.bus, metrics));
+      pollers.back()->start();
+    } else if (!bot.webhook_url.empty()) {
+      webhookCommand(c, "set", name, "");
+    }
+  }
+
+  waitForStopSignal();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
+  shutting_down = true;
+  poll_http->abortAll();
+  for (auto& p : pollers) p->stop();
+  const bool drained = dispatcher.stop(deadline);
+  const bool sent = sender.stop(deadline);
+  if (!drained || !sent) log->warn("shutdown grace ended with work in flight; it stays queued");
+  // Pistache's shutdown can hang while clients hold connections open: bound it.
+  auto stopped = std::async(std::launch::async, [&server] { server->shutdown(); });
+  if (stopped.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+    log->warn("HTTP server did not stop in time; exiting anyway");
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    _exit(0);
+  }
+  log->info("botfn stopped");
+  return 0;
+}
+
+int migrate(const Config& c) {
+  Storage st = openStorage(c, globalMetrics());
+  return migrateApps(c, *st.store);
+}
+
+int check(const Config& c) {
+  int rc = 0;
+  for (const auto& app : appsOf(c)) {
+    if (auto r = lua::checkApp(luaOptions(c), app); !r) {
+      std::fprintf(stderr, "%s\n", r.error().detail.c_str());
+      rc = 1;
+    } else {
+      std::printf("app '%s': ok\n", app.c_str());
+    }
+  }
+  return rc;
+}
+
+int webhookCommand(const Config& c, const std::string& action, const std::string& bot_name,
+                   const std::string& url) {
+  registerSecrets(c);
+  auto http = net::makeCurlHttpClient({"cli"});
+  int rc = 0;
+  for (const auto& [name, bot] : c.bots) {
+    if (!bot_name.empty() && name != bot_name) continue;
+    telegram::BotApi api(*http, c.api_base, bot.token);
+    telegram::ApiResponse r;
+    if (action == "set") {
+      nlohmann::json params{{"url", url.empty() ? bot.webhook_url : url},
+                            {"max_connections", bot.max_connections},
+                            {"allowed_updates", bot.allowed_updates}};
+      if (!bot.secret.empty()) params["secret_token"] = bot.secret;
+      r = api.callSync("setWebhook", params);
+    } else if (action == "delete") {
+      r = api.callSync("deleteWebhook", nlohmann::json::object());
+    } else {
+      r = api.callSync("getWebhookInfo", nlohmann::json::object());
+    }
+    if (r.ok) {
+      std::printf("%s: %s\n", name.c_str(), r.result.dump().c_str());
+    } else {
+      std::fprintf(stderr, "%s: %s failed: %d %s\n", name.c_str(), action.c_str(), r.error_code,
+                   log::redact(r.description).c_str());
+      log::get("app")->error("bot {}: {} webhook failed: {} {}", name, action, r.error_code, r.description);
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+int dlqList(const Config& c, size_t limit) {
+  Storage st = openStorage(c, globalMetrics());
+  auto rows = st.store->deadLetters(limit);
+  if (!rows) {
+    std::fprintf(stderr, "%s\n", rows.error().describe().c_str());
+    return 1;
+  }
+  for (const auto& d : *rows) {
+    nlohmann::json j{{"id", d.id},       {"bot", d.bot},     {"update_id", d.update_id},
+                     {"lane", d.lane},   {"kind", d.kind},   {"attempts", d.attempts},
+                     {"at", d.at},       {"error", d.error}, {"traceback", d.traceback}};
+    std::printf("%s\n", j.dump().c_str());
+  }
+  if (rows->empty()) std::fprintf(stderr, "no dead letters\n");
+  return 0;
+}
+
+}  // namespace botfn::app

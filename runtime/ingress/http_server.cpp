@@ -1,0 +1,257 @@
+// Pistache adapter. Two Pistache 0.0.5 behaviours are worked around here:
+// - it answers "Connection: Close" by default while keeping the socket open (3x slower for
+//   keep-alive clients), so every answer states keep-alive explicitly unless the client asked to close;
+// - after its own 413 it keeps parsing the rest of the oversized body as new requests, so bodies
+//   are measured before Pistache sees them and an oversized request gets one 413 and a closed socket.
+#include "ingress/http_server.hpp"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/peer.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace botfn::ingress {
+namespace {
+
+using namespace Pistache;
+
+// Tcp::Handler::associateTransport is private; the inner HTTP handler needs the outer one's
+// transport. Explicit instantiation may name private members: this is the standard-blessed way.
+using AssociateFn = void (Tcp::Handler::*)(Tcp::Transport*);
+struct AssociateTag {
+  friend AssociateFn robbedAssociate(AssociateTag);
+};
+template <AssociateFn Fn>
+struct AssociateRobber {
+  friend AssociateFn robbedAssociate(AssociateTag) { return Fn; }
+};
+template struct AssociateRobber<&Tcp::Handler::associateTransport>;
+AssociateFn robbedAssociate(AssociateTag);
+
+struct Shared {
+  std::shared_ptr<const Router> router;
+  Metrics* metrics;
+  size_t max_body;
+};
+
+class PistacheSink final : public Responder::Sink {
+ public:
+  PistacheSink(Http::ResponseWriter writer, bool keep_alive)
+      : writer_(std::move(writer)), keep_alive_(keep_alive) {}
+  void send(HttpResponse r) override {
+    if (sent_.exchange(true)) return;
+    try {
+      auto& headers = writer_.headers();
+      const bool close = r.close || !keep_alive_;
+      // Pistache pre-sets "Connection: Close" and add() never replaces an existing header.
+      headers.remove<Http::Header::Connection>();
+      headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
+                                                  : Http::ConnectionControl::KeepAlive);
+      for (auto& [k, v] : r.headers) headers.addRaw(Http::Header::Raw(k, v));
+      auto mime = Http::Mime::MediaType::fromString(r.content_type);
+      auto peer = writer_.getPeer();
+      writer_.send(static_cast<Http::Code>(r.status), r.body, mime);
+      if (close && peer) ::shutdown(peer->fd(), SHUT_WR);
+    } catch (const std::exception& e) {
+      log::get("ingress")->warn("response not delivered: {}", e.what());
+    }
+  }
+
+ private:
+  Http::ResponseWriter writer_;
+  bool keep_alive_;
+  std::atomic<bool> sent_{false};
+};
+
+struct PeerGuard {
+  size_t pending = 0;          // bytes of the current request seen so far
+  std::string head;            // first bytes of the request, to read Content-Length early
+  bool head_done = false;
+  bool rejected = false;
+  size_t discarded = 0;
+};
+
+// Parses requests and runs routes: a plain Http::Handler driven by the outer guard.
+class InnerHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(InnerHandler)
+  explicit InnerHandler(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  void onRequest(const Http::Request& req, Http::ResponseWriter writer) override {
+    HttpRequest request;
+    request.method = Http::methodString(req.method());
+    request.path = req.resource();
+    request.body = req.body();
+    bool client_close = req.version() != Http::Version::Http11;
+    for (const auto& h : req.headers().rawList()) {
+      std::string name = h.first;
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "connection") {
+        std::string v = h.second.value();
+        for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (v.find("close") != std::string::npos) client_close = true;
+        if (v.find("keep-alive") != std::string::npos) client_close = false;
+      }
+      request.headers.emplace_back(std::move(name), h.second.value());
+    }
+    // Typed headers (Connection, Content-Length...) are not in rawList in Pistache 0.0.5.
+    if (auto conn = req.headers().tryGet<Http::Header::Connection>()) {
+      client_close = conn->control() == Http::ConnectionControl::Close;
+    }
+    if (auto peer = writer.getPeer()) {  // request boundary: the guard starts counting afresh
+      if (auto g = std::static_pointer_cast<PeerGuard>(peer->tryGetData("botfn.guard"))) {
+        g->pending = 0;
+        g->head.clear();
+        g->head_done = false;
+      }
+    }
+    Responder responder(std::make_shared<PistacheSink>(std::move(writer), !client_close));
+    if (request.body.size() > shared_->max_body) {
+      HttpResponse r;
+      r.status = 413;
+      r.body = R"({"ok":false,"error":"BodyTooLarge"})";
+      r.close = true;
+      responder.send(std::move(r));
+      return;
+    }
+    const RouteHandler* handler = nullptr;
+    switch (shared_->router->find(request, &handler)) {
+      case Router::Match::Found:
+        try {
+          (*handler)(request, responder);
+        } catch (const std::exception& e) {
+          log::get("ingress")->error("handler threw: {}", e.what());
+          responder.send(500, R"({"ok":false,"error":"Internal"})");
+        }
+        return;
+      case Router::Match::WrongMethod:
+        responder.send(405, R"({"ok":false,"error":"MethodNotAllowed"})");
+        return;
+      case Router::Match::NotFound:
+        responder.send(404, R"({"ok":false,"error":"NotFound"})");
+        return;
+    }
+  }
+
+  void adopt(Tcp::Transport* transport) { (this->*robbedAssociate(AssociateTag{}))(transport); }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+// Registered with the endpoint: measures each request before the inner handler parses it.
+class GuardHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(GuardHandler)
+  explicit GuardHandler(std::shared_ptr<Shared> shared)
+      : shared_(shared), inner_(std::make_shared<InnerHandler>(shared)) {}
+  GuardHandler(const GuardHandler& other)
+      : Http::Handler(other), shared_(other.shared_),
+        inner_(std::make_shared<InnerHandler>(other.shared_)) {}
+
+  void onRequest(const Http::Request&, Http::ResponseWriter) override {}  // never reached
+
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    auto guard = std::static_pointer_cast<PeerGuard>(peer->tryGetData("botfn.guard"));
+    if (!guard) {
+      guard = std::make_shared<PeerGuard>();
+      peer->putData("botfn.guard", guard);
+    }
+    if (guard->rejected) {
+      guard->discarded += len;
+      if (guard->discarded > (64u << 20)) ::shutdown(peer->fd(), SHUT_RDWR);
+      return;
+    }
+    if (!adopted_) {
+      inner_->adopt(transport());
+      adopted_ = true;
+    }
+    guard->pending += len;
+    if (!guard->head_done) {
+      guard->head.append(buffer, std::min(len, size_t{16384} - std::min(guard->head.size(), size_t{16384})));
+      if (auto end = guard->head.find("\r\n\r\n"); end != std::string::npos) {
+        guard->head_done = true;
+        if (contentLength(guard->head.substr(0, end)) > shared_->max_body) return reject(peer, *guard);
+      } else if (guard->head.size() >= 16384) {
+        guard->head_done = true;  // oversized headers: let the parser's limit answer
+      }
+    }
+    if (guard->pending > shared_->max_body + 16384) return reject(peer, *guard);
+    static_cast<Tcp::Handler&>(*inner_).onInput(buffer, len, peer);
+  }
+
+ private:
+  static size_t contentLength(const std::string& head) {
+    std::string lower = head;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto pos = lower.find("\r\ncontent-length:");
+    if (pos == std::string::npos) return 0;
+    return std::strtoull(lower.c_str() + pos + 17, nullptr, 10);
+  }
+
+  void reject(const std::shared_ptr<Tcp::Peer>& peer, PeerGuard& guard) {
+    guard.rejected = true;
+    shared_->metrics->counter("botfn_http_rejected_total", "reason=\"body_too_large\"")++;
+    Http::ResponseWriter writer(Http::Version::Http11, transport(), this, peer);
+    writer.headers().remove<Http::Header::Connection>();
+    writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+    writer.send(Http::Code::Request_Entity_Too_Large, R"({"ok":false,"error":"BodyTooLarge"})",
+                MIME(Application, Json));
+    // Half-close: the client reads the 413, then sees EOF; what it still sends is discarded.
+    ::shutdown(peer->fd(), SHUT_WR);
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<InnerHandler> inner_;
+  bool adopted_ = false;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  std::shared_ptr<Shared> shared;
+  std::unique_ptr<Http::Endpoint> endpoint;
+  std::atomic<bool> stopped{false};
+};
+
+HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router,
+                       Metrics& metrics)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->shared = std::make_shared<Shared>(Shared{std::move(router), &metrics,
+                                                  impl_->options.max_body_bytes});
+}
+
+HttpServer::~HttpServer() { shutdown(); }
+
+void HttpServer::start() {
+  const auto& o = impl_->options;
+  Address addr(o.host, Port(o.port));
+  impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
+  auto opts = Http::Endpoint::options()
+                  .threads(o.threads)
+                  .flags(Tcp::Options::ReuseAddr)
+                  .maxRequestSize(o.max_body_bytes + 64 * 1024)  // Pistache's default is 4 KiB
+                  .maxResponseSize(4 << 20)
+                  .headerTimeout(o.header_timeout)
+                  .bodyTimeout(o.body_timeout);
+  impl_->endpoint->init(opts);
+  impl_->endpoint->setHandler(std::make_shared<GuardHandler>(impl_->shared));
+  impl_->endpoint->serveThreaded();
+}
+
+uint16_t HttpServer::port() const {
+  return impl_->endpoint ? static_cast<uint16_t>(impl_->endpoint->getPort()) : 0;
+}
+
+void HttpServer::shutdown() {
+  if (impl_->endpoint && !impl_->stopped.exchange(true)) impl_->endpoint->shutdown();
+}
+
+}  // namespace botfn::ingress

@@ -1,0 +1,100 @@
+// db: reads of committed data (db.query) and writes recorded for the commit (db.exec), both
+// with $1-style parameters. There is no read-your-writes inside one update: exec applies later.
+#include <lua.hpp>
+
+#include "lua/api/modules.hpp"
+#include "lua/api/run_state.hpp"
+#include "lua/binding.hpp"
+
+namespace botfn::lua {
+namespace {
+
+RunState& run(lua_State* L, const char* api) {
+  auto* r = hostContextAs<RunState>(L);
+  if (!r) raiseError(L, "%s: not allowed outside an update handler", api);
+  return *r;
+}
+
+storage::SqlStatement statementOf(lua_State* L, const char* api) {
+  ArgReader args(L, api);
+  storage::SqlStatement s;
+  s.sql = std::string(args.string(1, "sql"));
+  for (int i = 2; i <= args.count(); ++i) {
+    switch (lua_type(L, i)) {
+      case LUA_TNIL: s.params.emplace_back(std::monostate{}); break;
+      case LUA_TBOOLEAN: s.params.emplace_back(int64_t{lua_toboolean(L, i) ? 1 : 0}); break;
+      case LUA_TNUMBER: {
+        const double d = lua_tonumber(L, i);
+        if (d == static_cast<double>(static_cast<int64_t>(d))) {
+          s.params.emplace_back(static_cast<int64_t>(d));
+        } else {
+          s.params.emplace_back(d);
+        }
+        break;
+      }
+      case LUA_TSTRING: s.params.emplace_back(std::string(stringAt(L, i))); break;
+      default: args.fail(i - 1 + 1, "param", "nil, boolean, number or string");
+    }
+  }
+  return s;
+}
+
+void pushValue(lua_State* L, const storage::SqlValue& v) {
+  std::visit(
+      [L](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          lua_pushnil(L);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          pushString(L, x);
+        } else {
+          lua_pushnumber(L, static_cast<lua_Number>(x));
+        }
+      },
+      v);
+}
+
+/// @lua db.query(sql, ...) -> rows
+/// @context update handler
+/// @param sql string SQL with $1, $2... placeholders, bound to the following arguments
+/// @return table an array of rows, each a table keyed by column name (NULL columns are absent)
+/// @error raises "db.query: ..." when the SQL is invalid; reads only committed data
+int dbQuery(lua_State* L) {
+  RunState& r = run(L, "db.query");
+  auto statement = statementOf(L, "db.query");
+  Result<storage::Rows> rows;
+  {
+    BudgetPause pause(L);  // disk time is not script CPU time
+    rows = r.services->store->query(statement);
+  }
+  if (!rows) return raiseError(L, "db.query: %s", rows.error().detail.c_str());
+  lua_createtable(L, static_cast<int>(rows->rows.size()), 0);
+  int i = 1;
+  for (const auto& row : rows->rows) {
+    lua_createtable(L, 0, static_cast<int>(row.size()));
+    for (size_t c = 0; c < row.size(); ++c) {
+      pushValue(L, row[c]);
+      lua_setfield(L, -2, rows->columns[c].c_str());
+    }
+    lua_rawseti(L, -2, i++);
+  }
+  return 1;
+}
+
+/// @lua db.exec(sql, ...)
+/// @context update handler
+/// @param sql string an INSERT/UPDATE/DELETE with $1-style placeholders
+/// @return nothing: the statement runs in this update's commit, after the handler returns
+int dbExec(lua_State* L) {
+  RunState& r = run(L, "db.exec");
+  r.effects.writes.push_back(statementOf(L, "db.exec"));
+  return 0;
+}
+
+constexpr luaL_Reg kDb[] = {{"query", wrap<dbQuery>}, {"exec", wrap<dbExec>}, {nullptr, nullptr}};
+
+}  // namespace
+
+const luaL_Reg* dbFunctions() { return kDb; }
+
+}  // namespace botfn::lua

@@ -1,0 +1,316 @@
+// LuaExecutor: app loading, per-update coroutines, suspension on http.request, outcome mapping.
+#include "lua/app_runtime.hpp"
+
+#include <lua.hpp>
+
+#include <map>
+
+#include "core/log.hpp"
+#include "lua/api/api_ctx.hpp"
+#include "lua/api/json_bridge.hpp"
+#include "lua/api/modules.hpp"
+#include "lua/big_stack_thread.hpp"
+#include "lua/coroutine_runner.hpp"
+#include "lua/loader.hpp"
+#include "lua/vm.hpp"
+
+namespace botfn::lua {
+namespace {
+
+struct LoadedApp {
+  Loader* loader = nullptr;
+  AppInstance instance;
+};
+
+tl::expected<Ref, std::string> runChunk(Vm& vm, const Ref& chunk, const std::string& what) {
+  auto co = Coroutine::create(vm, chunk);
+  if (!co) return tl::unexpected(co.error());
+  auto out = (*co)->resume();
+  if (out.status != RunStatus::Finished) {
+    return tl::unexpected(what + ": " + out.message + (out.traceback.empty() ? "" : "\n" + out.traceback));
+  }
+  if (out.valueCount < 1) return tl::unexpected(what + " returned nothing");
+  return (*co)->valueRef(1);
+}
+
+tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppRuntimeOptions& o,
+                                                              const std::string& name) {
+  const auto app_dir = std::filesystem::path("apps") / name;
+  if (!std::filesystem::is_regular_file(o.scripts_dir / app_dir / "main.lua")) {
+    return tl::unexpected("app '" + name + "': " + (o.scripts_dir / app_dir / "main.lua").string() + " not found");
+  }
+  auto loader = Loader::create(vm, LoaderConfig{o.scripts_dir, {app_dir, "lib"}, {}});
+  if (!loader) return tl::unexpected(loader.error());
+  auto app = std::make_unique<LoadedApp>();
+  app->loader = *loader;
+  app->instance.name = name;
+  auto chunk = app->loader->loadFile(app_dir / "main.lua");
+  if (!chunk) return tl::unexpected(chunk.error());
+  auto table = runChunk(vm, *chunk, (app_dir / "main.lua").string());
+  if (!table) return tl::unexpected(table.error());
+  lua_State* L = vm.state();
+  table->push(L);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return tl::unexpected((app_dir / "main.lua").string() + " must return the app (return app at the end)");
+  }
+  lua_getfield(L, -1, "handle");  // through the metatable: App methods are not raw fields
+  const bool has_handle = lua_isfunction(L, -1);
+  Ref handle_ref;
+  if (has_handle) {
+    handle_ref = Ref(vm, L);
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, -1, "http_hosts");
+  if (lua_istable(L, -1)) {
+    for (size_t i = 1; i <= lua_objlen(L, -1); ++i) {
+      lua_rawgeti(L, -1, static_cast<int>(i));
+      if (lua_type(L, -1) == LUA_TSTRING) app->instance.http_hosts.insert(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "default_lang");
+  if (lua_type(L, -1) == LUA_TSTRING) app->instance.default_lang = lua_tostring(L, -1);
+  lua_pop(L, 2);
+  if (!has_handle) {
+    return tl::unexpected((app_dir / "main.lua").string() + " must return an app built with require('bot').app()");
+  }
+  app->instance.handle = std::move(handle_ref);
+  app->instance.app = std::move(*table);
+  const auto i18n_dir = o.scripts_dir / app_dir / "i18n";
+  if (std::filesystem::is_directory(i18n_dir)) {
+    for (const auto& entry : std::filesystem::directory_iterator(i18n_dir)) {
+      if (entry.path().extension() != ".lua") continue;
+      const auto rel = app_dir / "i18n" / entry.path().filename();
+      auto catalog_chunk = app->loader->loadFile(rel);
+      if (!catalog_chunk) return tl::unexpected(catalog_chunk.error());
+      auto catalog = runChunk(vm, *catalog_chunk, rel.string());
+      if (!catalog) return tl::unexpected(catalog.error());
+      app->instance.catalogs.emplace(entry.path().stem().string(), std::move(*catalog));
+    }
+  }
+  return app;
+}
+
+std::unique_ptr<Vm> newVm(const AppRuntimeOptions& o) {
+  VmOptions vo;
+  vo.memoryLimit = o.memory_bytes;
+  vo.cpuBudget = o.cpu_budget;
+  auto vm = Vm::create(vo);
+  if (!vm) throw std::runtime_error("Lua VM: " + vm.error());
+  installModules(**vm);
+  return std::move(*vm);
+}
+
+class LuaExecutor final : public effects::Executor {
+ public:
+  LuaExecutor(AppRuntimeOptions options, HostServices services, effects::Post post)
+      : options_(std::move(options)), services_(services), post_(std::move(post)) {
+    vm_ = newVm(options_);
+  }
+
+  ~LuaExecutor() override {
+    runs_.clear();
+    apps_.clear();
+  }
+
+  void run(effects::RunInput input, std::function<void(effects::RunOutcome)> done) override {
+    if (runs_.empty() && vm_->needsRecycle()) {
+      apps_.clear();
+      vm_ = newVm(options_);
+      services_.metrics->counter("botfn_lua_vm_recycled_total")++;
+    }
+    auto app = appFor(input.bot->app);
+    if (!app) {
+      return done(effects::RunOutcome{false, {}, Error{ErrorCode::LuaSyntax, app.error()}, app.error()});
+    }
+    auto run = std::make_unique<Run>();
+    Run* r = run.get();
+    r->input = std::move(input);
+    r->done = std::move(done);
+    r->state.input = &r->input;
+    r->state.app = &(*app)->instance;
+    r->state.services = &services_;
+    r->state.lang = languageOf(**app, r->input.update.language_code);
+    r->state.deadline = std::chrono::steady_clock::now() + options_.update_deadline;
+    const auto& handle = (*app)->instance.handle;
+    const auto& app_table = (*app)->instance.app;
+    auto co = Coroutine::create(*vm_, handle,
+                                [r, &app_table](lua_State* L) {
+                                  app_table.push(L);
+                                  r->ctx_box = pushCtx(L, &r->state);
+                                  return 2;
+                                },
+                                &r->state);
+    if (!co) {
+      return r->done(effects::RunOutcome{false, {}, Error{ErrorCode::LuaRuntime, co.error()}, ""});
+    }
+    r->co = std::move(*co);
+    r->co->setCpuBudget(options_.cpu_budget);
+    runs_.emplace(r, std::move(run));
+    step(r, {});
+  }
+
+  size_t active() const override { return runs_.size(); }
+
+ private:
+  struct Run {
+    effects::RunInput input;
+    RunState state;
+    std::unique_ptr<Coroutine> co;
+    void* ctx_box = nullptr;
+    std::function<void(effects::RunOutcome)> done;
+  };
+
+  tl::expected<LoadedApp*, std::string> appFor(const std::string& name) {
+    auto it = apps_.find(name);
+    if (it != apps_.end()) return it->second.get();
+    auto app = loadApp(*vm_, options_, name);
+    if (!app) return tl::unexpected(app.error());
+    return apps_.emplace(name, std::move(*app)).first->second.get();
+  }
+
+  static std::string languageOf(const LoadedApp& app, const std::string& code) {
+    std::string lang = code.substr(0, code.find('-'));
+    for (auto& c : lang) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return app.instance.catalogs.count(lang) ? lang : app.instance.default_lang;
+  }
+
+  void step(Run* r, const PushFn& push) {
+    log::TraceScope trace(std::to_string(r->input.entry.update_id));
+    if (std::chrono::steady_clock::now() > r->state.deadline) {
+      return fail(r, ErrorCode::LuaDeadline, "update exceeded lua.update_deadline", "");
+    }
+    auto out = r->co->resume(push);
+    switch (out.status) {
+      case RunStatus::Finished:
+        return succeed(r, out.valueCount > 0 && lua_toboolean(r->co->thread(), 1));
+      case RunStatus::Yielded: return suspend(r);
+      case RunStatus::Killed:
+        services_.metrics->counter("botfn_lua_kills_total", "app=\"" + r->state.app->name + "\"")++;
+        return fail(r, ErrorCode::LuaKilled, out.message, out.traceback);
+      case RunStatus::OutOfMemory:
+        services_.metrics->counter("botfn_lua_oom_total", "app=\"" + r->state.app->name + "\"")++;
+        vm_->markForRecycle();
+        return fail(r, ErrorCode::LuaOutOfMemory, out.message, out.traceback);
+      case RunStatus::Error:
+        return fail(r, ErrorCode::LuaRuntime, out.message, out.traceback);
+    }
+  }
+
+  void suspend(Run* r) {
+    if (!r->state.pending_http) {
+      return fail(r, ErrorCode::LuaRuntime, "handler yielded without a pending operation", "");
+    }
+    net::HttpRequest req = std::move(*r->state.pending_http);
+    r->state.pending_http.reset();
+    services_.http->send(std::move(req), [this, r](Result<net::HttpResponse> res) {
+      post_([this, r, res = std::move(res)]() mutable {
+        step(r, [res = std::move(res)](lua_State* L) {
+          if (!res) {
+            lua_pushnil(L);
+            const std::string err = "http.request: " + res.error().describe();
+            lua_pushlstring(L, err.data(), err.size());
+            return 2;
+          }
+          lua_createtable(L, 0, 3);
+          lua_pushnumber(L, res->status);
+          lua_setfield(L, -2, "status");
+          lua_pushlstring(L, res->body.data(), res->body.size());
+          lua_setfield(L, -2, "body");
+          lua_createtable(L, 0, static_cast<int>(res->headers.size()));
+          for (const auto& [k, v] : res->headers) {
+            lua_pushlstring(L, v.data(), v.size());
+            lua_setfield(L, -2, k.c_str());
+          }
+          lua_setfield(L, -2, "headers");
+          return 1;
+        });
+      });
+    });
+  }
+
+  // ctx.data back to JSON, in protected mode: a script may have stored a function in it.
+  static int serializeData(lua_State* L) {
+    auto* out = static_cast<std::string*>(lua_touserdata(L, 1));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, static_cast<int>(lua_tointeger(L, 2)));
+    *out = toJson(L, -1, "ctx.data").dump();
+    return 0;
+  }
+
+  void succeed(Run* r, bool handled) {
+    auto& st = r->state;
+    st.effects.handled = handled;
+    if (st.data_ref != -2 && st.data_ref != LUA_NOREF) {
+      lua_State* L = vm_->state();
+      std::string json;
+      lua_pushcfunction(L, serializeData);
+      lua_pushlightuserdata(L, &json);
+      lua_pushinteger(L, st.data_ref);
+      const int rc = lua_pcall(L, 2, 0, 0);
+      luaL_unref(L, LUA_REGISTRYINDEX, st.data_ref);
+      st.data_ref = LUA_NOREF;
+      if (rc != 0) {
+        std::string msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "ctx.data is not serializable";
+        lua_pop(L, 1);
+        return fail(r, ErrorCode::LuaRuntime, msg, "");
+      }
+      if (json != r->input.conversation.data_json) st.effects.data_json = std::move(json);
+    }
+    services_.metrics->counter("botfn_lua_runs_total", "app=\"" + st.app->name + "\",result=\"ok\"")++;
+    effects::RunOutcome outcome{true, std::move(st.effects), {}, ""};
+    finish(r, std::move(outcome));
+  }
+
+  void fail(Run* r, ErrorCode code, const std::string& message, const std::string& traceback) {
+    services_.metrics->counter("botfn_lua_errors_total", "app=\"" + r->state.app->name + "\",code=\"" +
+                                                             std::string(errorInfo(code).name) + "\"")++;
+    log::get("lua")->error("{}", message + (traceback.empty() ? "" : "\n" + traceback));
+    if (r->state.data_ref != -2 && r->state.data_ref != LUA_NOREF) {
+      luaL_unref(vm_->state(), LUA_REGISTRYINDEX, r->state.data_ref);
+      r->state.data_ref = LUA_NOREF;
+    }
+    finish(r, effects::RunOutcome{false, {}, Error{code, message}, traceback});
+  }
+
+  void finish(Run* r, effects::RunOutcome outcome) {
+    if (r->ctx_box) killCtx(r->ctx_box);
+    auto done = std::move(r->done);
+    runs_.erase(r);  // the coroutine is released before the callback commits
+    done(std::move(outcome));
+  }
+
+  AppRuntimeOptions options_;
+  HostServices services_;
+  effects::Post post_;
+  std::unique_ptr<Vm> vm_;
+  std::map<std::string, std::unique_ptr<LoadedApp>> apps_;
+  std::map<Run*, std::unique_ptr<Run>> runs_;
+};
+
+}  // namespace
+
+effects::ExecutorFactory makeExecutorFactory(AppRuntimeOptions options, HostServices services) {
+  return [options, services](effects::Post post) -> std::unique_ptr<effects::Executor> {
+    return std::make_unique<LuaExecutor>(options, services, std::move(post));
+  };
+}
+
+Result<void> checkApp(const AppRuntimeOptions& options, const std::string& app) {
+  std::string error;
+  runOnBigStack([&] {
+    try {
+      auto vm = newVm(options);
+      auto loaded = loadApp(*vm, options, app);
+      if (!loaded) error = loaded.error();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  if (!error.empty()) return fail(ErrorCode::LuaSyntax, error);
+  return {};
+}
+
+}  // namespace botfn::lua

@@ -1,0 +1,60 @@
+// STAGE 5 (basic): drains the outbox in lane order — one call in flight per lane, the next row of
+// a lane only after the previous one finished — and calls the Bot API. 429 waits retry_after and
+// retries without losing the message; "message is not modified" counts as success; 5xx and
+// transport errors back off; other 4xx fail the row. (Channel limiters and alerts come later.)
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/metrics.hpp"
+#include "storage/store.hpp"
+#include "telegram/bot_api.hpp"
+
+namespace botfn::sender {
+
+struct SenderOptions {
+  int max_attempts = 5;  // for 5xx/transport errors; 429 retries do not count
+  std::chrono::milliseconds poll_interval{250};
+  bool paused = false;  // test-only: send nothing
+};
+
+using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
+
+class OutboxSender {
+ public:
+  OutboxSender(SenderOptions options, storage::Store& store, ApiLookup apis, Metrics& metrics);
+  ~OutboxSender();
+  void start();
+  void wake();
+  // Stops picking rows; waits for calls already sent until deadline. Unsent rows stay durable.
+  bool stop(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  void loop();
+  void sendRow(storage::OutboxRow row);
+  void finish(const storage::OutboxRow& row, storage::OutboxResult result, const char* label);
+
+  SenderOptions options_;
+  storage::Store& store_;
+  ApiLookup apis_;
+  Metrics& metrics_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::set<std::string> busy_lanes_;
+  size_t in_flight_ = 0;
+  bool woken_ = false;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// Fills message_id from the target handle and returns the Bot API parameters of a row.
+nlohmann::json paramsOf(const storage::OutboxRow& row, std::optional<int64_t> target_message_id);
+
+}  // namespace botfn::sender

@@ -1,0 +1,72 @@
+// The embedded backend: SqliteStore (Store) and SqliteBus (Bus) over one SqliteDb, so an update's
+// commit and its queue ack share one writer and one transaction.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include "storage/bus.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+#include "storage/store.hpp"
+
+namespace botfn::storage::sqlite {
+
+// Applies the system schema (schemas/sql/sqlite, embedded at build time).
+Result<void> applySystemSchema(SqliteDb& db);
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(SqliteDb& db) : db_(db) {}
+
+  Result<Rows> query(const SqlStatement& statement) override;
+  Result<bool> isProcessed(const std::string& bot, int64_t update_id) override;
+  Result<Conversation> loadConversation(const ConversationKey& key) override;
+  void commit(Commit commit, std::function<void(Result<void>)> done) override;
+  Result<int> migrateApp(const std::string& app, const std::filesystem::path& dir) override;
+  Result<std::vector<OutboxRow>> pendingOutbox(size_t limit) override;
+  void finishOutbox(int64_t id, OutboxResult result,
+                    std::function<void(Result<void>)> done) override;
+  Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) override;
+  void onOutboxChanged(std::function<void()> listener) override;
+  Result<std::vector<DeadLetter>> deadLetters(size_t limit) override;
+  Result<void> checkWritable() override;
+
+ private:
+  SqliteDb& db_;
+  std::mutex listener_mutex_;
+  std::function<void()> outbox_listener_;
+};
+
+class SqliteBus final : public Bus {
+ public:
+  // dedupe_window_s: how long an update id is remembered per bot.
+  SqliteBus(SqliteDb& db, int64_t dedupe_window_s);
+
+  // Loads every unacked entry (redelivery after a restart).
+  Result<void> recover();
+
+  void push(std::vector<InboundUpdate> items, std::optional<PollCursor> cursor,
+            std::function<void(Result<std::vector<PushOutcome>>)> done) override;
+  size_t writeBacklog() const override { return db_.backlog(); }
+  std::vector<QueueEntry> lease(size_t max, std::chrono::milliseconds wait) override;
+  void ack(int64_t entry_id, std::function<void(Result<void>)> done) override;
+  size_t depth() const override;
+  void wakeAll() override;
+  Result<std::optional<int64_t>> pollOffset(const std::string& bot) override;
+
+ private:
+  void enqueueReady(std::vector<QueueEntry> entries);
+
+  SqliteDb& db_;
+  int64_t dedupe_window_s_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<QueueEntry> ready_;
+  size_t leased_ = 0;
+  uint64_t wake_generation_ = 0;
+  int64_t last_prune_ = 0;
+};
+
+}  // namespace botfn::storage::sqlite

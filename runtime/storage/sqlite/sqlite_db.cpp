@@ -1,0 +1,288 @@
+// Writer thread with group commit, read pool, statement helpers.
+#include "storage/sqlite/sqlite_db.hpp"
+
+#include <chrono>
+#include <future>
+
+#include "core/log.hpp"
+
+namespace botfn::storage::sqlite {
+
+Error sqliteError(sqlite3* db, int rc, std::string_view what) {
+  const int base = rc & 0xff;
+  ErrorCode code = ErrorCode::StorageWrite;
+  if (base == SQLITE_FULL) code = ErrorCode::StorageFull;
+  std::string detail(what);
+  detail += ": ";
+  detail += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error{code, std::move(detail)};
+}
+
+Result<void> exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    Error e = sqliteError(db, rc, "exec");
+    e.detail = std::string("exec: ") + msg;
+    return tl::unexpected(e);
+  }
+  return {};
+}
+
+std::string rewriteParams(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {  // copy quoted text verbatim ('' escapes included)
+      const size_t end = sql.find(c, i + 1);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, stop - i));
+      i = stop - 1;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      const size_t end = sql.find('\n', i);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end;
+      out.append(sql.substr(i, stop - i));
+      i = stop - 1;
+    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      out.push_back('?');  // SQLite numbers "$N" by first appearance; "?N" keeps N
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) {
+  rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc_ != SQLITE_OK) stmt_ = nullptr;
+}
+Stmt::~Stmt() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+Stmt& Stmt::bindValue(int index, const SqlValue& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          sqlite3_bind_null(stmt_, index);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          sqlite3_bind_int64(stmt_, index, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          sqlite3_bind_double(stmt_, index, v);
+        } else {
+          sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        }
+      },
+      value);
+  return *this;
+}
+Stmt& Stmt::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+Stmt& Stmt::bind(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+int Stmt::step() { return sqlite3_step(stmt_); }
+std::string Stmt::text(int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+SqlValue Stmt::value(int col) {
+  switch (sqlite3_column_type(stmt_, col)) {
+    case SQLITE_INTEGER: return int64(col);
+    case SQLITE_FLOAT: return sqlite3_column_double(stmt_, col);
+    case SQLITE_NULL: return std::monostate{};
+    default: return text(col);
+  }
+}
+
+Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
+  Stmt stmt(db, rewriteParams(statement.sql));
+  if (!stmt.ok()) {
+    return fail(ErrorCode::SqlError, std::string("prepare: ") + sqlite3_errmsg(db));
+  }
+  const int expected = sqlite3_bind_parameter_count(stmt.get());
+  if (expected > static_cast<int>(statement.params.size())) {
+    return fail(ErrorCode::SqlError, "statement expects " + std::to_string(expected) +
+                                         " parameters, got " +
+                                         std::to_string(statement.params.size()));
+  }
+  for (int i = 0; i < expected; ++i) {
+    // ?N binds parameter N; a parameter index is its number
+    const char* name = sqlite3_bind_parameter_name(stmt.get(), i + 1);
+    int n = name ? std::atoi(name + 1) : i + 1;
+    if (n < 1 || n > static_cast<int>(statement.params.size())) {
+      return fail(ErrorCode::SqlError, "parameter out of range");
+    }
+    stmt.bindValue(i + 1, statement.params[static_cast<size_t>(n - 1)]);
+  }
+  Rows rows;
+  const int cols = sqlite3_column_count(stmt.get());
+  for (int c = 0; c < cols; ++c) rows.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+  while (true) {
+    const int rc = stmt.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      Error e = sqliteError(db, rc, "step");
+      if (e.code != ErrorCode::StorageFull) e.code = ErrorCode::SqlError;
+      return tl::unexpected(e);
+    }
+    std::vector<SqlValue> row;
+    row.reserve(static_cast<size_t>(cols));
+    for (int c = 0; c < cols; ++c) row.push_back(stmt.value(c));
+    rows.rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+namespace {
+sqlite3* openConnection(const std::filesystem::path& path, bool readonly) {
+  sqlite3* db = nullptr;
+  const int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open database " + path.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+}  // namespace
+
+SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
+    : options_(std::move(options)), metrics_(metrics) {
+  if (options_.path.has_parent_path()) std::filesystem::create_directories(options_.path.parent_path());
+  writer_ = openConnection(options_.path, false);
+  // WAL + NORMAL: a commit is durable against process crashes (kill -9) without an fsync per
+  // commit; FULL would add the OS-crash guarantee at the cost of an fsync per group.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+    if (auto r = exec(writer_, pragma); !r) throw std::runtime_error(r.error().describe());
+  }
+  if (options_.max_page_count > 0) {
+    const std::string pragma = "PRAGMA max_page_count=" + std::to_string(options_.max_page_count);
+    (void)exec(writer_, pragma.c_str());
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+SqliteDb::~SqliteDb() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  for (sqlite3* r : readers_) sqlite3_close(r);
+  sqlite3_close(writer_);
+}
+
+void SqliteDb::write(WriteJob job) {
+  backlog_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+Result<void> SqliteDb::writeSync(std::function<Result<void>(sqlite3*)> apply) {
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  write(WriteJob{std::move(apply), [&promise](Result<void> r) { promise.set_value(r); }});
+  return future.get();
+}
+
+void SqliteDb::run() {
+  auto& batch_size = metrics_.histogram("botfn_commit_batch_size", "",
+                                        {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  auto& commit_seconds = metrics_.histogram("botfn_commit_seconds");
+  auto& failures = metrics_.counter("botfn_commit_failures_total");
+  while (true) {
+    std::deque<WriteJob> batch;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty() && stopping_) return;
+      batch.swap(jobs_);  // group commit: everything pending, no added delay
+    }
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<Result<void>> results;
+    results.reserve(batch.size());
+    Result<void> txn = exec(writer_, "BEGIN IMMEDIATE");
+    if (txn) {
+      for (auto& job : batch) {
+        (void)exec(writer_, "SAVEPOINT job");
+        Result<void> r;
+        try {
+          r = job.apply(writer_);
+        } catch (const std::exception& e) {
+          r = fail(ErrorCode::StorageWrite, e.what());
+        }
+        if (!r && sqlite3_get_autocommit(writer_)) {
+          // SQLite rolled the whole transaction back (e.g. SQLITE_FULL): the group failed.
+          txn = tl::unexpected(r.error());
+          break;
+        }
+        if (!r) (void)exec(writer_, "ROLLBACK TO job");
+        (void)exec(writer_, "RELEASE job");
+        results.push_back(std::move(r));
+      }
+      if (txn) {
+        txn = exec(writer_, "COMMIT");
+        if (!txn) {
+          (void)exec(writer_, "ROLLBACK");
+          Error e = txn.error();
+          if (e.detail.find("full") != std::string::npos) e.code = ErrorCode::StorageFull;
+          txn = tl::unexpected(e);
+        }
+      }
+    }
+    if (!txn) failures.fetch_add(1, std::memory_order_relaxed);
+    batch_size.observe(static_cast<double>(batch.size()));
+    commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    backlog_.fetch_sub(batch.size(), std::memory_order_relaxed);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& after = batch[i].after;
+      if (!after) continue;
+      try {
+        after(txn ? std::move(results[i]) : Result<void>(tl::unexpected(txn.error())));
+      } catch (const std::exception& e) {
+        log::get("storage")->error("write completion threw: {}", e.what());
+      }
+    }
+  }
+}
+
+sqlite3* SqliteDb::checkoutReader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!readers_.empty()) {
+      sqlite3* db = readers_.back();
+      readers_.pop_back();
+      return db;
+    }
+  }
+  return openConnection(options_.path, true);
+}
+
+void SqliteDb::checkinReader(sqlite3* db) {
+  std::lock_guard lock(readers_mutex_);
+  if (readers_.size() < options_.read_connections) {
+    readers_.push_back(db);
+  } else {
+    sqlite3_close(db);
+  }
+}
+
+}  // namespace botfn::storage::sqlite

@@ -1,0 +1,111 @@
+// SQLite plumbing for the embedded backend: one writer thread that group-commits every pending
+// job in one BEGIN IMMEDIATE transaction (each job in its own savepoint), a pool of read-only
+// connections, $N → ?N parameter rewriting and value binding. Only storage/sqlite includes sqlite3.h.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/metrics.hpp"
+#include "storage/types.hpp"
+
+namespace botfn::storage::sqlite {
+
+struct SqliteOptions {
+  std::filesystem::path path = "botfn.db";
+  int64_t max_page_count = 0;  // test-only: caps the file to provoke "database or disk is full"
+  size_t read_connections = 4;
+};
+
+// A write job runs inside the group transaction; an error rolls back only its savepoint.
+// after runs on the writer thread once the transaction committed (or failed), with the result.
+struct WriteJob {
+  std::function<Result<void>(sqlite3*)> apply;
+  std::function<void(Result<void>)> after;
+};
+
+class SqliteDb {
+ public:
+  SqliteDb(SqliteOptions options, Metrics& metrics);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  void write(WriteJob job);
+  size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+  // Runs fn with a pooled read-only connection.
+  template <typename Fn>
+  auto read(Fn&& fn) {
+    sqlite3* db = checkoutReader();
+    struct Return {
+      SqliteDb* self;
+      sqlite3* db;
+      ~Return() { self->checkinReader(db); }
+    } guard{this, db};
+    return fn(db);
+  }
+  // Runs a write synchronously (start-up work: schema, migrations).
+  Result<void> writeSync(std::function<Result<void>(sqlite3*)> apply);
+
+ private:
+  void run();
+  sqlite3* checkoutReader();
+  void checkinReader(sqlite3* db);
+
+  SqliteOptions options_;
+  Metrics& metrics_;
+  sqlite3* writer_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<WriteJob> jobs_;
+  std::atomic<size_t> backlog_{0};
+  bool stopping_ = false;
+  std::mutex readers_mutex_;
+  std::vector<sqlite3*> readers_;
+  std::thread thread_;
+};
+
+// Helpers shared by the store and the bus.
+std::string rewriteParams(std::string_view sql);  // $N → ?N outside quotes and comments
+Result<void> exec(sqlite3* db, const char* sql);
+Error sqliteError(sqlite3* db, int rc, std::string_view what);
+
+// A prepared statement with RAII finalize.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return stmt_ != nullptr; }
+  int prepareRc() const { return rc_; }
+  sqlite3_stmt* get() { return stmt_; }
+  Stmt& bindValue(int index, const SqlValue& value);
+  Stmt& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Stmt& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Stmt& bind(int index, int64_t value);
+  Stmt& bind(int index, std::string_view value);
+  Stmt& bindNull(int index);
+  int step();  // SQLITE_ROW / SQLITE_DONE / error
+  int64_t int64(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col);
+  SqlValue value(int col);
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
+// Runs one statement with SqlValue parameters ($N rewritten); returns rows for queries.
+Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement);
+
+}  // namespace botfn::storage::sqlite

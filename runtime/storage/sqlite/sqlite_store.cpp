@@ -1,0 +1,245 @@
+// SqliteStore: commits, reads, outbox and dead letters on the embedded database.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "storage/sqlite/sqlite_backend.hpp"
+
+namespace botfn::storage::sqlite {
+namespace {
+
+int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+int64_t nowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<void> stepDone(sqlite3* db, Stmt& stmt, std::string_view what) {
+  if (!stmt.ok()) return tl::unexpected(sqliteError(db, stmt.prepareRc(), what));
+  const int rc = stmt.step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return tl::unexpected(sqliteError(db, rc, what));
+  return {};
+}
+
+Result<void> applyCommit(sqlite3* db, const Commit& c) {
+  {
+    Stmt s(db,
+           "INSERT INTO processed (bot, update_id, kind, handled, processed_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (s.ok()) s.bind(1, c.bot).bind(2, c.update_id).bind(3, c.kind).bind(4, int64_t{c.handled}).bind(5, nowSeconds());
+    if (auto r = stepDone(db, s, "processed marker"); !r) return r;
+  }
+  if (c.conversation_key && c.conversation) {
+    Stmt s(db,
+           "INSERT INTO conversations (bot, chat_id, user_id, state, data, updated_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (bot, chat_id, user_id) DO UPDATE SET "
+           "state = excluded.state, data = excluded.data, updated_at = excluded.updated_at");
+    const auto& k = *c.conversation_key;
+    if (s.ok()) {
+      s.bind(1, k.bot).bind(2, k.chat_id).bind(3, k.user_id).bind(4, c.conversation->state)
+          .bind(5, c.conversation->data_json).bind(6, nowSeconds());
+    }
+    if (auto r = stepDone(db, s, "conversation"); !r) return r;
+  }
+  for (const auto& w : c.app_writes) {
+    if (auto r = runStatement(db, w); !r) return tl::unexpected(r.error());
+  }
+  for (const auto& m : c.outbox) {
+    Stmt s(db,
+           "INSERT INTO outbox (bot, lane, chat_id, method, params, handle, target_handle, "
+           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (s.ok()) {
+      s.bind(1, m.bot).bind(2, m.lane).bind(3, m.chat_id).bind(4, m.method).bind(5, m.params_json);
+      m.handle.empty() ? s.bindNull(6) : s.bind(6, m.handle);
+      m.target_handle.empty() ? s.bindNull(7) : s.bind(7, m.target_handle);
+      s.bind(8, nowSeconds());
+    }
+    if (auto r = stepDone(db, s, "outbox"); !r) return r;
+  }
+  if (c.dead_letter) {
+    const auto& d = *c.dead_letter;
+    Stmt s(db,
+           "INSERT INTO dead_letters (bot, update_id, lane, kind, body, error, traceback, "
+           "attempts, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (s.ok()) {
+      s.bind(1, d.bot).bind(2, d.update_id).bind(3, d.lane).bind(4, d.kind).bind(5, d.body)
+          .bind(6, d.error).bind(7, d.traceback).bind(8, int64_t{d.attempts}).bind(9, nowSeconds());
+    }
+    if (auto r = stepDone(db, s, "dead letter"); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Rows> SqliteStore::query(const SqlStatement& statement) {
+  return db_.read([&](sqlite3* db) { return runStatement(db, statement); });
+}
+
+Result<bool> SqliteStore::isProcessed(const std::string& bot, int64_t update_id) {
+  return db_.read([&](sqlite3* db) -> Result<bool> {
+    Stmt s(db, "SELECT 1 FROM processed WHERE bot = ?1 AND update_id = ?2");
+    if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "processed"));
+    s.bind(1, bot).bind(2, update_id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return tl::unexpected(sqliteError(db, rc, "processed"));
+  });
+}
+
+Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
+  return db_.read([&](sqlite3* db) -> Result<Conversation> {
+    Stmt s(db, "SELECT state, data FROM conversations WHERE bot = ?1 AND chat_id = ?2 AND user_id = ?3");
+    if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "conversation"));
+    s.bind(1, key.bot).bind(2, key.chat_id).bind(3, key.user_id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return Conversation{s.text(0), s.text(1)};
+    if (rc == SQLITE_DONE) return Conversation{"", "{}"};
+    return tl::unexpected(sqliteError(db, rc, "conversation"));
+  });
+}
+
+void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) {
+  auto shared = std::make_shared<Commit>(std::move(commit));
+  db_.write(WriteJob{[shared](sqlite3* db) { return applyCommit(db, *shared); },
+                     [this, shared, done = std::move(done)](Result<void> r) {
+                       const bool wake = r && !shared->outbox.empty();
+                       done(std::move(r));
+                       if (wake) {
+                         std::function<void()> listener;
+                         {
+                           std::lock_guard lock(listener_mutex_);
+                           listener = outbox_listener_;
+                         }
+                         if (listener) listener();
+                       }
+                     }});
+}
+
+Result<int> SqliteStore::migrateApp(const std::string& app, const std::filesystem::path& dir) {
+  if (!std::filesystem::is_directory(dir)) return 0;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".sql") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  int applied = 0;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string name = file.filename().string();
+    const std::string sql = text.str();
+    bool did = false;
+    auto r = db_.writeSync([&](sqlite3* db) -> Result<void> {
+      Stmt check(db, "SELECT 1 FROM app_migrations WHERE app = ?1 AND name = ?2");
+      check.bind(1, app).bind(2, name);
+      if (check.step() == SQLITE_ROW) return {};
+      if (auto e = exec(db, sql.c_str()); !e) {
+        return fail(ErrorCode::SqlError, file.string() + ": " + e.error().detail);
+      }
+      Stmt mark(db, "INSERT INTO app_migrations (app, name, applied_at) VALUES (?1, ?2, ?3)");
+      mark.bind(1, app).bind(2, name).bind(3, nowSeconds());
+      did = true;
+      return stepDone(db, mark, "app_migrations");
+    });
+    if (!r) return tl::unexpected(r.error());
+    if (did) ++applied;
+  }
+  return applied;
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit) {
+  return db_.read([&](sqlite3* db) -> Result<std::vector<OutboxRow>> {
+    Stmt s(db,
+           "SELECT id, bot, lane, chat_id, method, params, COALESCE(handle, ''), "
+           "COALESCE(target_handle, ''), attempts, next_at FROM outbox WHERE state = 'pending' "
+           "ORDER BY id LIMIT ?1");
+    if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "outbox"));
+    s.bind(1, static_cast<int64_t>(limit));
+    std::vector<OutboxRow> rows;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      OutboxRow row;
+      row.id = s.int64(0);
+      row.message = OutboxMessage{s.text(1), s.text(2), s.int64(3), s.text(4),
+                                  s.text(5), s.text(6), s.text(7)};
+      row.attempts = static_cast<int>(s.int64(8));
+      row.next_at_ms = s.int64(9);
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "outbox"));
+    return rows;
+  });
+}
+
+void SqliteStore::finishOutbox(int64_t id, OutboxResult result,
+                               std::function<void(Result<void>)> done) {
+  db_.write(WriteJob{
+      [id, result](sqlite3* db) -> Result<void> {
+        using Kind = OutboxResult::Kind;
+        if (result.kind == Kind::Sent) {
+          Stmt s(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
+                     "result_message_id = ?2, error = NULL WHERE id = ?1");
+          s.bind(1, id);
+          result.message_id ? s.bind(2, *result.message_id) : s.bindNull(2);
+          return stepDone(db, s, "outbox sent");
+        }
+        if (result.kind == Kind::Retry) {
+          Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1");
+          s.bind(1, id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
+          return stepDone(db, s, "outbox retry");
+        }
+        Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1");
+        s.bind(1, id).bind(2, result.error);
+        return stepDone(db, s, "outbox failed");
+      },
+      std::move(done)});
+}
+
+Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string& handle) {
+  return db_.read([&](sqlite3* db) -> Result<std::optional<int64_t>> {
+    Stmt s(db, "SELECT result_message_id FROM outbox WHERE handle = ?1");
+    s.bind(1, handle);
+    if (s.step() == SQLITE_ROW && sqlite3_column_type(s.get(), 0) != SQLITE_NULL) {
+      return std::optional<int64_t>(s.int64(0));
+    }
+    return std::optional<int64_t>();
+  });
+}
+
+void SqliteStore::onOutboxChanged(std::function<void()> listener) {
+  std::lock_guard lock(listener_mutex_);
+  outbox_listener_ = std::move(listener);
+}
+
+Result<std::vector<DeadLetter>> SqliteStore::deadLetters(size_t limit) {
+  return db_.read([&](sqlite3* db) -> Result<std::vector<DeadLetter>> {
+    Stmt s(db,
+           "SELECT id, bot, update_id, lane, kind, body, error, traceback, attempts, at "
+           "FROM dead_letters ORDER BY id DESC LIMIT ?1");
+    if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "dead letters"));
+    s.bind(1, static_cast<int64_t>(limit));
+    std::vector<DeadLetter> out;
+    while (s.step() == SQLITE_ROW) {
+      out.push_back(DeadLetter{s.int64(0), s.text(1), s.int64(2), s.text(3), s.text(4), s.text(5),
+                               s.text(6), s.text(7), static_cast<int>(s.int64(8)), s.int64(9)});
+    }
+    return out;
+  });
+}
+
+Result<void> SqliteStore::checkWritable() {
+  return db_.writeSync([](sqlite3* db) -> Result<void> {
+    return exec(db, "CREATE TEMP TABLE IF NOT EXISTS _probe (x); DELETE FROM _probe;");
+  });
+}
+
+}  // namespace botfn::storage::sqlite

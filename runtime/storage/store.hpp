@@ -1,0 +1,45 @@
+// Store: durable state of bots and apps — app tables (SQL), conversation state, processed markers,
+// outbox, dead letters — with one-transaction commits. Embedded: storage/sqlite; production:
+// storage/postgres (later). Stages receive a Store& from the composition root.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include "core/error.hpp"
+#include "storage/types.hpp"
+
+namespace botfn::storage {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reads committed data ($1-style parameters). Safe from any thread.
+  virtual Result<Rows> query(const SqlStatement& statement) = 0;
+  virtual Result<bool> isProcessed(const std::string& bot, int64_t update_id) = 0;
+  virtual Result<Conversation> loadConversation(const ConversationKey& key) = 0;
+
+  // Applies the commit atomically; done runs once it is durable (or failed), on a store thread.
+  // Returns nothing else: a failed commit changed nothing.
+  virtual void commit(Commit commit, std::function<void(Result<void>)> done) = 0;
+
+  // Applies the app's migrations/*.sql in name order, each once, each in its own transaction.
+  virtual Result<int> migrateApp(const std::string& app, const std::filesystem::path& dir) = 0;
+
+  // Outbox, drained by the sender.
+  virtual Result<std::vector<OutboxRow>> pendingOutbox(size_t limit) = 0;
+  virtual void finishOutbox(int64_t id, OutboxResult result,
+                            std::function<void(Result<void>)> done) = 0;
+  virtual Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) = 0;
+  // Called after every commit that added outbox rows (wakes the sender).
+  virtual void onOutboxChanged(std::function<void()> listener) = 0;
+
+  virtual Result<std::vector<DeadLetter>> deadLetters(size_t limit) = 0;
+
+  // Test and ops probe: can the store write now?
+  virtual Result<void> checkWritable() = 0;
+};
+
+}  // namespace botfn::storage

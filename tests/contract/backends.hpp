@@ -1,0 +1,64 @@
+// The backends every contract suite runs against. A backend fixture owns a fresh, empty
+// Store + Bus pair and can reopen them over the same data (restart tests).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <future>
+#include <random>
+
+#include "core/metrics.hpp"
+#include "storage/sqlite/sqlite_backend.hpp"
+
+namespace botfn::storage::contract {
+
+class SqliteBackend {
+ public:
+  SqliteBackend() {
+    std::random_device rd;
+    dir_ = std::filesystem::temp_directory_path() / ("botfn_contract_" + std::to_string(rd()));
+    std::filesystem::create_directories(dir_);
+    open();
+  }
+  ~SqliteBackend() {
+    close();
+    std::filesystem::remove_all(dir_);
+  }
+  void open(int64_t max_page_count = 0) {
+    db_ = std::make_unique<sqlite::SqliteDb>(sqlite::SqliteOptions{dir_ / "db.sqlite", max_page_count, 2}, metrics_);
+    if (!sqlite::applySystemSchema(*db_)) throw std::runtime_error("schema");
+    store_ = std::make_unique<sqlite::SqliteStore>(*db_);
+    bus_ = std::make_unique<sqlite::SqliteBus>(*db_, 3600);
+    if (!bus_->recover()) throw std::runtime_error("recover");
+  }
+  void close() {
+    bus_.reset();
+    store_.reset();
+    db_.reset();
+  }
+  void reopen(int64_t max_page_count = 0) {
+    close();
+    open(max_page_count);
+  }
+  Store& store() { return *store_; }
+  Bus& bus() { return *bus_; }
+  std::filesystem::path dir() const { return dir_; }
+
+ private:
+  Metrics metrics_;
+  std::filesystem::path dir_;
+  std::unique_ptr<sqlite::SqliteDb> db_;
+  std::unique_ptr<sqlite::SqliteStore> store_;
+  std::unique_ptr<sqlite::SqliteBus> bus_;
+};
+
+// Blocking helpers for the async interface.
+template <typename T, typename Fn>
+T await(Fn&& start) {
+  std::promise<T> p;
+  auto f = p.get_future();
+  start([&p](T v) { p.set_value(std::move(v)); });
+  return f.get();
+}
+
+}  // namespace botfn::storage::contract

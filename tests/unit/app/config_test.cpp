@@ -1,0 +1,90 @@
+// Config loading: precedence, unknown keys with their line, secrets only from env/files.
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+namespace botfn::app {
+namespace {
+
+std::string write(const std::string& text) {
+  static int n = 0;
+  const std::string path = ::testing::TempDir() + "/botfn_config_" + std::to_string(getpid()) + "_" + std::to_string(n++) + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string errorOf(const std::string& toml) {
+  ConfigOverrides o;
+  o.file = write(toml);
+  try {
+    loadConfig(o);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigTest, DefaultsTomlEnvFlags) {
+  setenv("TEST_BOT_TOKEN", "1:AAA", 1);
+  setenv("BOTFN_SERVER_THREADS", "3", 1);
+  ConfigOverrides o;
+  o.file = write("[server]\nport = 9000\nthreads = 1\n[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\n[bots.a.vars]\nsupport = \"@x\"\n");
+  o.port = 9100;
+  const Config c = loadConfig(o);
+  unsetenv("BOTFN_SERVER_THREADS");
+  EXPECT_EQ(c.server_port, 9100);  // flag beats toml
+  EXPECT_EQ(c.server_threads, 3);  // env beats toml
+  EXPECT_EQ(c.lua_cpu_budget_ms, 200);
+  ASSERT_EQ(c.bots.count("a"), 1u);
+  EXPECT_EQ(c.bots.at("a").token, "1:AAA");
+  EXPECT_EQ(c.bots.at("a").vars["support"], "@x");
+}
+
+TEST(ConfigTest, UnknownKeyNamesKeyAndLine) {
+  const auto e = errorOf("[server]\nport = 1\nprot = 2\n");
+  EXPECT_NE(e.find("server.prot"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 3"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, WrongTypeSaysWhatWasExpected) {
+  const auto e = errorOf("[server]\nport = \"80\"\n");
+  EXPECT_NE(e.find("server.port"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected an integer"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, LiteralSecretIsAnError) {
+  const auto e = errorOf("[bots.a]\ntoken = \"1:AAA\"\n");
+  EXPECT_NE(e.find("literal secrets are not allowed"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, BadWebhookSecretIsAnError) {
+  setenv("TEST_BOT_TOKEN", "1:AAA", 1);
+  setenv("TEST_BAD_SECRET", "has space", 1);
+  const auto e = errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n");
+  EXPECT_NE(e.find("A-Z a-z 0-9 _ -"), std::string::npos) << e;
+  setenv("TEST_BAD_SECRET", std::string(257, 'a').c_str(), 1);
+  EXPECT_NE(errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n").find("1-256"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingTokenNamesTheVariable) {
+  unsetenv("NO_SUCH_TOKEN_VAR");
+  const auto e = errorOf("[bots.a]\ntoken_env = \"NO_SUCH_TOKEN_VAR\"\n");
+  EXPECT_NE(e.find("NO_SUCH_TOKEN_VAR"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, OutOfRange) {
+  const auto e = errorOf("[lua]\nworkers = 0\n");
+  EXPECT_NE(e.find("lua.workers"), std::string::npos) << e;
+}
+
+TEST(ConfigTest, TomlSyntaxErrorHasLine) {
+  const auto e = errorOf("[server\nport = 1\n");
+  EXPECT_NE(e.find(":1:"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace botfn::app

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs botfn's build and test dependencies from Debian packages. Idempotent: a
+# machine that already has them is left alone (no apt-get update, no network).
+# Never installs libnginx-mod-http-lua: it pulls libluajit2-5.1-2, which removes libluajit-5.1-dev.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libpistache-dev libluajit-5.1-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libssl-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
+  libtomlplusplus-dev libcli11-dev libexpected-dev
+  wrk hey nginx-light python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if dpkg-query -W -f='${Status}' libluajit2-5.1-2 2>/dev/null | grep -q 'install ok installed'; then
+  echo "setup: libluajit2-5.1-2 (OpenResty fork) is installed and conflicts with libluajit-5.1-dev" >&2
+  exit 1
+fi
+# nginx is only for the side-by-side benchmark; keep it from squatting on port 80.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+pkill -x nginx 2>/dev/null || true
+echo "setup: dependencies present"

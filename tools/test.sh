@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test: installs dependencies, builds (RelWithDebInfo), runs CTest (unit, contract,
+# corpus, e2e), checks that generated docs are current, builds the unit tests with ASan+UBSan and
+# runs them, and runs the benchmarks as a short smoke test. Prints each phase's duration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=${JOBS:-2}
+
+phase() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; phase_start=$SECONDS; }
+done_phase() { printf '=== %s took %ss\n' "$1" $((SECONDS - phase_start)); }
+
+phase setup
+bash tools/setup.sh
+done_phase setup
+
+phase build
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+done_phase build
+
+phase docs
+bash tools/gen-docs.sh --check
+done_phase docs
+
+phase ctest
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
+done_phase ctest
+
+if [[ ${BOTFN_SKIP_SANITIZE:-0} != 1 ]]; then
+  phase sanitize
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOTFN_SANITIZE=ON -DBOTFN_UNIT_ONLY=ON >/dev/null
+  cmake --build build-asan -j"$jobs" --target botfn_unit_test lua_unit_test
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -L unit -j"$jobs" --timeout 300)
+  done_phase sanitize
+fi
+
+if [[ ${BOTFN_SKIP_BENCH:-0} != 1 ]]; then
+  phase bench-smoke
+  BENCH_SECONDS=2 bash bench/run.sh --smoke
+  done_phase bench-smoke
+fi
+echo "all tests passed"
