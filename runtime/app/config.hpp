@@ -45,6 +45,7 @@ struct Config {
   int lua_memory_mb = 64;
   int lua_update_deadline_s = 30;
   bool dispatch_paused = false;
+  std::vector<int64_t> retry_delays_ms{1000, 5000, 25000};
   bool sender_paused = false;
   int sender_max_attempts = 5;
   std::string api_base = "https://api.telegram.org";

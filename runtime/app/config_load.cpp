@@ -40,6 +40,10 @@ ConfigValue fromToml(const std::string& key, const toml::node& node, KeyType typ
     case KeyType::StringList:
       if (!node.is_array()) fail(key, &node, "expected an array of strings");
       for (const auto& item : *node.as_array()) {
+        if (item.is_integer()) {
+          v.list.push_back(std::to_string(item.as_integer()->get()));
+          continue;
+        }
         if (!item.is_string()) fail(key, &item, "expected an array of strings");
         v.list.push_back(item.as_string()->get());
       }
@@ -62,6 +66,15 @@ ConfigValue fromEnv(const std::string& name, const char* text, KeyType type) {
     if (s == "1" || s == "true") v.b = true;
     else if (s == "0" || s == "false") v.b = false;
     else throw ConfigError("environment " + name + ": expected true or false, got '" + s + "'");
+  } else if (type == KeyType::StringList) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      const size_t comma = s.find(',', start);
+      const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) v.list.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
   } else {
     v.s = s;
   }
@@ -70,6 +83,15 @@ ConfigValue fromEnv(const std::string& name, const char* text, KeyType type) {
 
 void applyGlobal(Config& c, const GlobalKey& k, const ConfigValue& v, const std::string& origin,
                  const toml::node* node) {
+  if (std::string_view(k.path) == "dispatch.retry_delays_ms") {
+    for (const auto& item : v.list) {
+      if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos) {
+        const std::string msg = "expected millisecond counts, got '" + item + "'";
+        if (node) fail(k.path, node, msg);
+        throw ConfigError(origin + ": " + msg);
+      }
+    }
+  }
   if (k.type == KeyType::Int && (v.i < k.min || v.i > k.max)) {
     const std::string range = "expected " + std::to_string(k.min) + ".." + std::to_string(k.max) +
                               ", got " + std::to_string(v.i);
@@ -167,8 +189,10 @@ void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
     if (bot.secret.empty() && !src.secret_file.empty()) {
       bot.secret = readSecretFile("bots." + name + ".secret_file", src.secret_file);
     }
-    if ((!src.secret_env.empty() || !src.secret_file.empty()) &&
-        !std::regex_match(bot.secret, kSecret)) {
+    if (!src.secret_file.empty() && bot.secret.empty()) {
+      throw ConfigError("config key 'bots." + name + ".secret_file': the file is empty");
+    }
+    if (!bot.secret.empty() && !std::regex_match(bot.secret, kSecret)) {
       throw ConfigError("config key 'bots." + name + (src.secret_env.empty() ? ".secret_file" : ".secret_env") +
                         "': the webhook secret must be 1-256 characters of A-Z a-z 0-9 _ -");
     }
@@ -225,7 +249,8 @@ Config loadConfig(const ConfigOverrides& overrides) {
     }
   }
   if (c.bots.empty()) {  // no bots declared: the demo bot, fed by $BOT_TOKEN
-    c.bots["demo"] = BotConfig{"demo"};
+    c.bots["demo"] = BotConfig{};
+    c.bots["demo"].name = "demo";
     c.bots["demo"].error_text = "Sorry, something went wrong. Please try again later.";
     sources["demo"].token_env = "BOT_TOKEN";
   }

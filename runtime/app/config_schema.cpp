@@ -46,6 +46,12 @@ const std::vector<GlobalKey>& globalKeys() {
       INT_KEY("lua.cpu_budget_ms", lua_cpu_budget_ms, 200, "CPU time one update's Lua may run (time suspended on I/O is not counted).", 1, 60000),
       INT_KEY("lua.memory_mb", lua_memory_mb, 64, "Memory cap per Lua VM; a VM that hits it is recycled.", 4, 4096),
       INT_KEY("lua.update_deadline_s", lua_update_deadline_s, 30, "Wall-clock bound for one update, suspended I/O included.", 1, 3600),
+      GlobalKey{"dispatch.retry_delays_ms", KeyType::StringList, "[1000, 5000, 25000]",
+                "Delays before re-running a failed handler (its lane waits); after the last one the update is dead-lettered.",
+                [](Config& c, const ConfigValue& v) {
+                  c.retry_delays_ms.clear();
+                  for (const auto& s : v.list) c.retry_delays_ms.push_back(std::stoll(s));
+                }},
       BOOL_KEY("dispatch.paused", dispatch_paused, false, "Test-only: lease no updates (crash tests)."),
       BOOL_KEY("sender.paused", sender_paused, false, "Test-only: send nothing from the outbox (crash tests)."),
       INT_KEY("sender.max_attempts", sender_max_attempts, 5, "Attempts for a message failing with 5xx or transport errors (429 retries are not counted).", 1, 100),

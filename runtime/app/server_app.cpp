@@ -129,6 +129,8 @@ int serve(const Config& c, const ServeOptions& options) {
   flow::DispatcherOptions dispatch_options;
   dispatch_options.workers = c.lua_workers;
   dispatch_options.paused = c.dispatch_paused;
+  dispatch_options.retry_delays.clear();
+  for (auto ms : c.retry_delays_ms) dispatch_options.retry_delays.emplace_back(ms);
   flow::Dispatcher dispatcher(dispatch_options, *st.bus, *st.store, factory,
                               [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
                                 auto it = profiles.find(bot);

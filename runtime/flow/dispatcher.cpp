@@ -111,7 +111,7 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
     log::get("flow")->error("update {} of bot '{}' cannot run: {}", e.update_id, e.bot,
                             !bot ? "bot is not configured" : json.error().describe());
     effects::RunInput input;
-    input.bot = bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot});
+    input.bot = bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
     input.entry = e;
     job->input = std::move(input);
     return commitAndFinish(job, effects::buildSkipCommit(job->input), "unroutable");
@@ -182,7 +182,7 @@ void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commi
       if (retained) {
         // The dead letter itself did not commit (disk full): keep the lane and try again later.
         if (stopping_) return finishJob(job);
-        timers_.after(options_.retry_delays.back(), [this, job, retained] {
+        timers_.after(options_.retry_delays.empty() ? std::chrono::milliseconds(1000) : options_.retry_delays.back(), [this, job, retained] {
           commitAndFinish(job, *retained, "dead_letter");
         });
         return;

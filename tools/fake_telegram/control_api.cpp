@@ -135,6 +135,7 @@ HttpReply webhookStats(BotState& bot) {
   body["last_status"] = hook.lastStatus;
   body["last_error_message"] = hook.lastErrorMessage;
   body["attempts"] = std::move(attempts);
+  body["get_updates_waiting"] = bot.poll.has_value();
   return controlOk(body);
 }
 

@@ -18,6 +18,23 @@ namespace {
 
 using namespace Pistache;
 
+// Pistache only writes typed headers (raw ones are ignored on output), so extra answer headers
+// such as Retry-After go through this name/value header type.
+class NamedHeader : public Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return Http::Header::detail::hash(name_.c_str()); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
 class PistacheResponder : public Responder {
  public:
   explicit PistacheResponder(Http::ResponseWriter writer) : writer_(std::move(writer)) {}
@@ -39,7 +56,9 @@ class PistacheResponder : public Responder {
       // not replace an existing header, so remove it first.
       writer_.headers().remove<Http::Header::Connection>();
       writer_.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-      for (auto& [name, value] : reply.headers) writer_.headers().addRaw(Http::Header::Raw(name, value));
+      for (auto& [name, value] : reply.headers) {
+        writer_.headers().add(std::make_shared<NamedHeader>(name, value));
+      }
       writer_.send(static_cast<Http::Code>(reply.status), reply.body,
                    Http::Mime::MediaType::fromString(reply.contentType));
     } catch (const std::exception&) {

@@ -31,7 +31,10 @@ app:fallback(function(ctx)
   if ctx.kind == "callback_query" then
     return ctx:answer(t("button_expired"))
   end
-  ctx:reply(t("unknown"))
+  -- In groups the bot stays quiet about messages that are not for it.
+  if ctx.chat and ctx.chat.type == "private" then
+    ctx:reply(t("unknown"))
+  end
 end)
 
 return app
