@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/config.md and docs/error-codes.md from the binary (config_schema.cpp,
-# errors.def). With --check, fails when the committed files differ (CI).
+# errors.def) and docs/lua-api.md (tools/gen-lua-api.py). With --check, fails when the committed files differ (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BOTFN_BIN:-build/botfn}
@@ -19,4 +19,9 @@ for f in config.md error-codes.md; do
     cp "$tmp/$f" "docs/$f"
   fi
 done
+if [[ ${1:-} == --check ]]; then
+  python3 tools/gen-lua-api.py --check || status=1
+else
+  python3 tools/gen-lua-api.py
+fi
 exit $status

@@ -22,7 +22,7 @@ void budgetHook(lua_State* L, lua_Debug*) {
   }
   // Sticky: re-armed at count 1, every further instruction raises again, so pcall, xpcall or
   // coroutine.resume in the script cannot swallow the kill and the error reaches the host.
-  
+  lua_sethook(L, budgetHook, LUA_MASKCOUNT, 1);
   const int message = !ctx.killed       ? ctx.memoryMessageRef
                       : ctx.interrupted ? ctx.interruptMessageRef
                                         : ctx.killMessageRef;

@@ -205,6 +205,8 @@ int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const c
 /// @param opts table? buttons, keyboard, remove_keyboard, parse_mode, photo, reply_to, disable_preview
 /// @return string a handle for ctx:edit, valid across updates
 /// @error raises on empty/too long text, callback data over 64 bytes, or no chat in the update
+/// @example local h = ctx:reply(t("menu_title"), { buttons = { { { text = "Mailing", data = "menu:mailing" } } } })
+/// @example ctx:reply("<b>Done</b>", { parse_mode = "HTML", keyboard = { { "Yes", "No" } }, one_time = true })
 int ctxReply(lua_State* L) {
   RunState& run = runOf(L, "ctx:reply");
   return sendInto(L, run, replyChat(L, run, "ctx:reply"), 1, "ctx:reply", 1);
@@ -212,6 +214,10 @@ int ctxReply(lua_State* L) {
 
 /// @lua ctx:send(chat_id, text, opts?) -> handle
 /// @context update handler
+/// @param chat_id number any chat the bot may write to (an admin, a group)
+/// @param text string 1-4096 characters; opts as for ctx:reply
+/// @return string a handle for ctx:edit
+/// @example ctx:send(ctx.bot.vars.admin_chat, "New booking from " .. ctx.user.first_name)
 int ctxSend(lua_State* L) {
   RunState& run = runOf(L, "ctx:send");
   ArgReader args(L, "ctx:send", 1);
@@ -223,6 +229,11 @@ int ctxSend(lua_State* L) {
 /// @context update handler
 /// @param target string|number|nil a handle from ctx:reply/ctx:send, a message_id, or nil for the
 ///   message whose button was pressed
+/// @param text string? the new text; omit it to change only the buttons (opts.buttons)
+/// @param opts table? as for ctx:reply
+/// @error raises when there is no target and the update is not a button press
+/// @example ctx:edit(nil, t("section_mailing"), { buttons = { { { text = "Back", data = "menu:back" } } } })
+/// @example ctx:edit(ctx.data.menu, "Menu (updated)")
 int ctxEdit(lua_State* L) {
   RunState& run = runOf(L, "ctx:edit");
   ArgReader args(L, "ctx:edit", 1);
@@ -262,6 +273,10 @@ int ctxEdit(lua_State* L) {
 
 /// @lua ctx:answer(text?, opts?)
 /// @context update handler (callback_query)
+/// @param text string? a short notice shown to the user (0-200 characters)
+/// @param opts table? {alert = true} shows it as a dialog
+/// @return nothing; a button press the handler does not answer is answered empty automatically
+/// @example ctx:answer("Saved")
 int ctxAnswer(lua_State* L) {
   RunState& run = runOf(L, "ctx:answer");
   ArgReader args(L, "ctx:answer", 1);
@@ -291,6 +306,8 @@ int ctxAnswer(lua_State* L) {
 
 /// @lua ctx:delete(target?)
 /// @context update handler
+/// @param target string|number|nil a handle, a message_id, or nil for the update's own message
+/// @example ctx:delete(ctx.data.prompt)
 int ctxDelete(lua_State* L) {
   RunState& run = runOf(L, "ctx:delete");
   ArgReader args(L, "ctx:delete", 1);
@@ -313,6 +330,9 @@ int ctxDelete(lua_State* L) {
 /// @lua ctx:go(state, ...) -> ...
 /// @context update handler
 /// @param state string "flow.state" to enter; its enter handler runs now with the extra arguments
+/// @return whatever the enter handler returns
+/// @error raises for an unknown flow or state
+/// @example return ctx:go("registration.profile")
 int ctxGo(lua_State* L) {
   RunState& run = runOf(L, "ctx:go");
   ArgReader args(L, "ctx:go", 1);
@@ -330,6 +350,8 @@ int ctxGo(lua_State* L) {
 
 /// @lua ctx:leave()
 /// @context update handler
+/// @return nothing; the conversation leaves its flow (ctx.data is kept)
+/// @example ctx:leave()
 int ctxLeave(lua_State* L) {
   runOf(L, "ctx:leave").effects.state = std::string();
   return 0;

@@ -59,6 +59,8 @@ void pushValue(lua_State* L, const storage::SqlValue& v) {
 /// @param sql string SQL with $1, $2... placeholders, bound to the following arguments
 /// @return table an array of rows, each a table keyed by column name (NULL columns are absent)
 /// @error raises "db.query: ..." when the SQL is invalid; reads only committed data
+/// @example local rows = db.query("SELECT profile_id FROM users WHERE user_id = $1", ctx.user_id)
+/// @example if #rows > 0 then ctx:reply(rows[1].profile_id) end
 int dbQuery(lua_State* L) {
   RunState& r = run(L, "db.query");
   auto statement = statementOf(L, "db.query");
@@ -85,6 +87,8 @@ int dbQuery(lua_State* L) {
 /// @context update handler
 /// @param sql string an INSERT/UPDATE/DELETE with $1-style placeholders
 /// @return nothing: the statement runs in this update's commit, after the handler returns
+/// @error a failing statement fails the whole update's commit (nothing applies; the update is retried)
+/// @example db.exec("INSERT INTO users (user_id, profile_id) VALUES ($1, $2)", ctx.user_id, text)
 int dbExec(lua_State* L) {
   RunState& r = run(L, "db.exec");
   r.effects.writes.push_back(statementOf(L, "db.exec"));

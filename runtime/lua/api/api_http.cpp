@@ -55,6 +55,8 @@ int refuse(lua_State* L, const std::string& why) {
 /// @param timeout number? seconds, default 10, at most 60
 /// @return table {status=, body=, headers={lowercase name -> value}}
 /// @error returns nil, err when refused by policy, on timeouts, transport errors or a body over 1 MiB
+/// @example local res, err = http.request({ url = "https://api.example.com/v1/status", timeout = 5 })
+/// @example if not res then return ctx:reply("The service is unavailable: " .. err) end
 int httpRequest(lua_State* L) {
   auto* run = hostContextAs<RunState>(L);
   if (!run) return raiseError(L, "http.request: not allowed outside an update handler");

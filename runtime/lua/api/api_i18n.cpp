@@ -55,6 +55,7 @@ std::string fill(lua_State* L, std::string_view tmpl, int vars) {
 /// @param key string a key of the app's i18n/<lang>.lua catalogs
 /// @param vars table? values for {placeholders}
 /// @return string the text in ctx.lang (else the app's default language, else the key)
+/// @example ctx:reply(t("welcome", { name = ctx.user.first_name }))  -- "Hi, {name}!" in i18n/en.lua
 int translate(lua_State* L) {
   auto* run = hostContextAs<RunState>(L);
   if (!run) return raiseError(L, "t: not allowed outside an update handler");

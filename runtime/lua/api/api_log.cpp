@@ -29,6 +29,8 @@ int logAt(lua_State* L) {
 /// @lua log.info(...), log.warn(...), log.error(...)
 /// @context everywhere
 /// @param ... strings or numbers, joined by spaces (other values print as their type)
+/// @return nothing; the line carries the update id as its trace id
+/// @example log.info("registered", ctx.user_id)
 constexpr luaL_Reg kLog[] = {{"info", wrap<logAt<spdlog::level::info>>},
                              {"warn", wrap<logAt<spdlog::level::warn>>},
                              {"error", wrap<logAt<spdlog::level::err>>},
