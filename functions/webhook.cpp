@@ -3,6 +3,8 @@
 // the 200 is sent only after the update is durable, a failed or refused write answers 503.
 #include <openssl/crypto.h>
 
+#include <chrono>
+
 #include "core/json_guard.hpp"
 #include "core/log.hpp"
 #include "functions/function_context.hpp"
@@ -65,9 +67,12 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   std::vector<storage::InboundUpdate> batch;
   batch.push_back(std::move(item));
   const FunctionContext* c = &ctx;
+  const auto started = std::chrono::steady_clock::now();
   ctx.bus->push(std::move(batch), std::nullopt,
-                [c, bot_name, responder, id = *update_id](
+                [c, bot_name, responder, id = *update_id, started](
                     Result<std::vector<storage::PushOutcome>> r) {
+                  c->metrics->histogram("botfn_ingress_durable_seconds")
+                      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
                   if (!r) {
                     log::get("ingress")->error("update {} not stored: {}", id, r.error().describe());
                     return refuse(*c, bot_name, responder, r.error().code, 1);

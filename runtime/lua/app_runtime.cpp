@@ -107,7 +107,9 @@ std::unique_ptr<Vm> newVm(const AppRuntimeOptions& o) {
 class LuaExecutor final : public effects::Executor {
  public:
   LuaExecutor(AppRuntimeOptions options, HostServices services, effects::Post post)
-      : options_(std::move(options)), services_(services), post_(std::move(post)) {
+      : options_(std::move(options)), services_(services), post_(std::move(post)),
+        lua_cpu_(services_.metrics->histogram("botfn_lua_cpu_seconds", "",
+                                              {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1})) {
     vm_ = newVm(options_);
   }
 
@@ -276,6 +278,7 @@ class LuaExecutor final : public effects::Executor {
   }
 
   void finish(Run* r, effects::RunOutcome outcome) {
+    lua_cpu_.observe(std::chrono::duration<double>(r->co->cpuUsed()).count());
     if (r->ctx_box) killCtx(r->ctx_box);
     auto done = std::move(r->done);
     runs_.erase(r);  // the coroutine is released before the callback commits
@@ -285,6 +288,7 @@ class LuaExecutor final : public effects::Executor {
   AppRuntimeOptions options_;
   HostServices services_;
   effects::Post post_;
+  Histogram& lua_cpu_;
   std::unique_ptr<Vm> vm_;
   std::map<std::string, std::unique_ptr<LoadedApp>> apps_;
   std::map<Run*, std::unique_ptr<Run>> runs_;

@@ -1,6 +1,6 @@
 // VmContext: the per-VM state that the allocator, the budget hook and host C functions share.
 // It is the allocator's `ud`, so any lua_State of the VM reaches it with lua_getallocf().
-// Owned by Vm (vm.cpp); read by budget_hook.cpp, coroutine_runner.cpp, c_nesting.cpp, binding.cpp.
+// Owned by Vm (vm.cpp); used by budget_hook, coroutine_runner, c_nesting, traceback, binding.
 #pragma once
 
 #include <atomic>

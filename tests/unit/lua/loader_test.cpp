@@ -175,6 +175,7 @@ LUA_TEST(Loader, RequireRefusesEscapes) {
   ScriptTree tree;
   tree.write("secret.lua", "return 'secret'");
   tree.write("apps/other/private.lua", "return 'other app'");
+  tree.write("apps/demo/flows/registration.lua", "return 'registration'");
   fs::create_symlink(tree.root() / "secret.lua", tree.root() / "apps/demo/link.lua");
   AppVm app(tree);
   for (const char* name : {"../secret", "..secret", "/etc/passwd", "apps/other/private",
@@ -184,8 +185,16 @@ LUA_TEST(Loader, RequireRefusesEscapes) {
     RunOutcome outcome = app.runFile("apps/demo/main.lua");
     EXPECT_EQ(outcome.status, RunStatus::Error) << name << " -> " << app.result(1);
   }
-  tree.write("apps/demo/main.lua", "return require('link')");
+  tree.write("apps/demo/main.lua", "local m = require('flows/registration') return m");
   RunOutcome outcome = app.runFile("apps/demo/main.lua");
+  EXPECT_NE(outcome.message.find("require: invalid module name 'flows/registration'"),
+            std::string::npos)
+      << outcome.message;
+  tree.write("apps/demo/main.lua", "return require('flows.registration')");
+  ASSERT_TRUE(app.runFile("apps/demo/main.lua").finished());
+  EXPECT_EQ(app.result(1), "registration");
+  tree.write("apps/demo/main.lua", "return require('link')");
+  outcome = app.runFile("apps/demo/main.lua");
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_NE(outcome.message.find("resolves outside"), std::string::npos) << outcome.message;
   tree.write("apps/demo/main.lua", "return require(42)");

@@ -58,6 +58,14 @@ LUA_TEST(Vm, CaughtOutOfMemoryStillFailsTheRun) {
   )");
 }
 
+LUA_TEST(Vm, CaughtOutOfMemoryStopsTheScriptPromptly) {
+  TestVm t(smallCap());
+  const auto start = std::chrono::steady_clock::now();
+  RunOutcome outcome = t.run("pcall(string.rep, 'x', 2^30) while true do end", 10s);
+  EXPECT_EQ(outcome.status, RunStatus::OutOfMemory) << outcome.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 LUA_TEST(Vm, OutOfMemoryIsRecoverableForTheNextRun) {
   TestVm t(smallCap());
   EXPECT_EQ(t.run("return string.rep('x', 2^30)").status, RunStatus::OutOfMemory);
@@ -131,6 +139,24 @@ LUA_TEST(Vm, FieldLooksUpDottedPathsRaw) {
   auto missing = t.vm().field(app, "nope");
   ASSERT_TRUE(missing);
   EXPECT_FALSE(Coroutine::create(t.vm(), *missing));  // nil is not a function
+}
+
+int hostGlobal(lua_State* L) {
+  lua_getfield(L, LUA_GLOBALSINDEX, luaL_checkstring(L, 1));
+  return 1;
+}
+
+constexpr luaL_Reg kGlobals[] = {{"global", hostGlobal}, {nullptr, nullptr}};
+
+LUA_TEST(Vm, ThreadGlobalsAreEmptyForCFunctionsAndNewThreads) {
+  TestVm t;
+  ASSERT_TRUE(t.vm().registerModule("host", kGlobals));
+  for (const char* name : {"os", "string", "io", "require", "print", "_G", "load"}) {
+    lua_getfield(t.vm().state(), LUA_GLOBALSINDEX, name);
+    EXPECT_TRUE(lua_isnil(t.vm().state(), -1)) << name;
+    lua_pop(t.vm().state(), 1);
+    EXPECT_EQ(t.eval(std::string("return type(host.global('") + name + "'))"), "nil") << name;
+  }
 }
 
 LUA_TEST(Vm, UserDataIsReachableFromCFunctions) {
