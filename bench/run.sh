@@ -14,7 +14,7 @@ secs=${BENCH_SECONDS:-10}
 smoke=0
 [[ ${1:-} == --smoke ]] && smoke=1
 bin=build/botfn
-fake_bin=build/fake-telegram
+fake_bin=build/tools/fake_telegram/fake-telegram
 trivial=build/bench/pistache_trivial
 for b in "$bin" "$fake_bin" "$trivial"; do [[ -x $b ]] || { echo "bench: $b is missing; build first" >&2; exit 1; }; done
 command -v wrk >/dev/null && command -v hey >/dev/null && command -v nginx >/dev/null ||

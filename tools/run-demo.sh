@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 rm -f "$state/fake.port" "$state/botfn.port"
-build/fake-telegram --port 0 --port-file "$state/fake.port" --token "$BOT_TOKEN" >"$state/fake.log" 2>&1 &
+build/tools/fake_telegram/fake-telegram --port 0 --port-file "$state/fake.port" --token "$BOT_TOKEN" >"$state/fake.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $state/fake.port ]] && break; sleep 0.1; done
 fake="http://127.0.0.1:$(cat "$state/fake.port")"

@@ -194,6 +194,10 @@ void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commi
       return;
     }
     metrics_.counter("botfn_updates_total", labels)++;
+    {
+      log::TraceScope trace(std::to_string(job->entry.update_id));
+      log::get("flow")->debug("update {} committed ({})", job->entry.update_id, labels);
+    }
     bus_.ack(job->entry.id, nullptr);
     finishJob(job);
   });

@@ -39,6 +39,28 @@ struct Shared {
   size_t max_body;
 };
 
+// Pistache 0.0.5 writes only typed headers (raw ones are dropped), so every extra header of a
+// response (Retry-After...) travels as one of these.
+class NamedHeader final : public Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+// Pistache queues writes to the reactor loop, so the socket may only be half-closed once the
+// write completed (closing at once would drop the response).
+void halfCloseAfter(Async::Promise<ssize_t>& sent, std::shared_ptr<Tcp::Peer> peer) {
+  sent.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_WR); },
+            [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+}
+
 class PistacheSink final : public Responder::Sink {
  public:
   PistacheSink(Http::ResponseWriter writer, bool keep_alive)
@@ -52,11 +74,11 @@ class PistacheSink final : public Responder::Sink {
       headers.remove<Http::Header::Connection>();
       headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
                                                   : Http::ConnectionControl::KeepAlive);
-      for (auto& [k, v] : r.headers) headers.addRaw(Http::Header::Raw(k, v));
+      for (auto& [k, v] : r.headers) headers.add(std::make_shared<NamedHeader>(k, v));
       auto mime = Http::Mime::MediaType::fromString(r.content_type);
       auto peer = writer_.getPeer();
-      writer_.send(static_cast<Http::Code>(r.status), r.body, mime);
-      if (close && peer) ::shutdown(peer->fd(), SHUT_WR);
+      auto sent = writer_.send(static_cast<Http::Code>(r.status), r.body, mime);
+      if (close && peer) halfCloseAfter(sent, peer);
     } catch (const std::exception& e) {
       log::get("ingress")->warn("response not delivered: {}", e.what());
     }
@@ -200,10 +222,10 @@ class GuardHandler final : public Http::Handler {
     Http::ResponseWriter writer(Http::Version::Http11, transport(), this, peer);
     writer.headers().remove<Http::Header::Connection>();
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
-    writer.send(Http::Code::Request_Entity_Too_Large, R"({"ok":false,"error":"BodyTooLarge"})",
-                MIME(Application, Json));
-    // Half-close: the client reads the 413, then sees EOF; what it still sends is discarded.
-    ::shutdown(peer->fd(), SHUT_WR);
+    auto sent = writer.send(Http::Code::Request_Entity_Too_Large,
+                            R"({"ok":false,"error":"BodyTooLarge"})", MIME(Application, Json));
+    // Half-close once written: the client reads the 413, then EOF; what it still sends is discarded.
+    halfCloseAfter(sent, peer);
   }
 
   std::shared_ptr<Shared> shared_;

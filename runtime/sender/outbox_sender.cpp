@@ -56,6 +56,10 @@ void OutboxSender::loop() {
       woken_ = false;
     }
     if (stopping_ || options_.paused) continue;
+    {
+      std::lock_guard lock(mutex_);
+      finished_since_read_.clear();
+    }
     auto rows = store_.pendingOutbox(1000);
     if (!rows) {
       log->error("outbox read failed: {}", rows.error().describe());
@@ -69,7 +73,7 @@ void OutboxSender::loop() {
       if (row.next_at_ms > now) continue;            // the lane waits for its retry
       {
         std::lock_guard lock(mutex_);
-        if (busy_lanes_.count(key)) continue;
+        if (busy_lanes_.count(key) || finished_since_read_.count(row.id)) continue;
         busy_lanes_.insert(key);
         ++in_flight_;
       }
@@ -129,11 +133,12 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
   metrics_.counter("botfn_sends_total", "bot=\"" + row.message.bot + "\",method=\"" +
                                             row.message.method + "\",result=\"" + label + "\"")++;
   const std::string key = laneKey(row.message);
-  store_.finishOutbox(row.id, std::move(result), [this, key](Result<void> r) {
+  store_.finishOutbox(row.id, std::move(result), [this, key, id = row.id](Result<void> r) {
     if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
     {
       std::lock_guard lock(mutex_);
       busy_lanes_.erase(key);
+      finished_since_read_.insert(id);
       --in_flight_;
       woken_ = true;
     }

@@ -48,6 +48,8 @@ class OutboxSender {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::set<std::string> busy_lanes_;
+  // Rows finished since the last outbox read: that read may still list them as pending.
+  std::set<int64_t> finished_since_read_;
   size_t in_flight_ = 0;
   bool woken_ = false;
   std::atomic<bool> stopping_{false};

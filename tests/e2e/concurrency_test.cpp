@@ -123,7 +123,7 @@ TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {
   ASSERT_EQ(failures.load(), 0);
   for (int c = 0; c < kChats; ++c) {
     auto msgs = s.waitMessages(3000 + c, kPerChat, seconds(30));
-    ASSERT_EQ(msgs.size(), static_cast<size_t>(kPerChat)) << "chat " << c;
+    ASSERT_EQ(msgs.size(), static_cast<size_t>(kPerChat)) << "chat " << c << msgs.dump();
     for (int i = 0; i < kPerChat; ++i) EXPECT_EQ(msgs[i]["text"], "echo m" + std::to_string(i)) << "chat " << c;
   }
 }

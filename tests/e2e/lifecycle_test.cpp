@@ -38,10 +38,10 @@ TEST(LifecycleTest, GracefulShutdownUnderLoadLosesNothing) {
       const auto end = std::chrono::steady_clock::now() + seconds(20);
       while (!stop && std::chrono::steady_clock::now() < end) {
         auto r = s.postUpdate(userMessage(next_id++, 5000, "load").dump());
+        if (r.status == 0) break;  // the server is gone
         if (r.status == 200) ok++;
         else if (r.status == 503) refused++;
         else other++;
-        if (r.status == 0) break;  // the server is gone
       }
     });
   }

@@ -54,6 +54,7 @@ TEST(WebhookInputTest, UnknownBotIs404) {
 
 TEST(WebhookInputTest, DuplicateUpdateIsAnsweredAndProcessedOnce) {
   Stack s(quiet());
+  s.knowChat(11);
   const auto body = userMessage(77, 11, "once").dump();
   EXPECT_EQ(s.postUpdate(body).status, 200);
   EXPECT_EQ(s.postUpdate(body).status, 200);
@@ -74,6 +75,7 @@ TEST(WebhookInputTest, UnknownKindsAndEmptyUpdatesAreAcceptedAndMarked) {
 
 TEST(WebhookInputTest, LargestLegalUpdateIsAccepted) {
   Stack s(quiet());
+  s.knowChat(12);
   // 4096 Cyrillic characters arrive \u-escaped (~25 KB); pad the update to ~200 KB with entities.
   std::string text;
   for (int i = 0; i < 4096; ++i) text += "\u0416";

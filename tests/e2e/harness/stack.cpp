@@ -79,15 +79,40 @@ void Stack::copyScripts() {
 }
 
 void Stack::writeConfig() {
+  // Sections of the base config, merged with toml_extra (TOML forbids repeating a [table]).
+  std::vector<std::pair<std::string, std::vector<std::string>>> sections{
+      {"server", {"port = 0"}},
+      {"storage", {"path = \"" + (dir_ / "db.sqlite").string() + "\""}},
+      {"lua", {"scripts_dir = \"" + (dir_ / "scripts").string() + "\""}},
+      {"telegram", {"api_base = \"" + fakeUrl() + "\""}},
+      {"polling", {"timeout_s = 1"}},
+      {"log", {"level = \"debug\""}},
+  };
+  auto section = [&](const std::string& name) -> std::vector<std::string>& {
+    for (auto& [n, lines] : sections) {
+      if (n == name) return lines;
+    }
+    sections.push_back({name, {}});
+    return sections.back().second;
+  };
+  std::istringstream extra(options_.toml_extra);
+  std::string line, current;
+  while (std::getline(extra, line)) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      current = line.substr(1, line.find(']') - 1);
+      section(current);
+      continue;
+    }
+    section(current).push_back(line);
+  }
   std::ofstream out(dir_ / "botfn.toml");
-  out << "[server]\nport = 0\n"
-      << "[storage]\npath = \"" << (dir_ / "db.sqlite").string() << "\"\n"
-      << "[lua]\nscripts_dir = \"" << (dir_ / "scripts").string() << "\"\n"
-      << "[telegram]\napi_base = \"" << fakeUrl() << "\"\n"
-      << "[polling]\ntimeout_s = 1\n"
-      << "[log]\nlevel = \"debug\"\n"
-      << options_.toml_extra << "\n"
-      << "[bots.demo]\napp = \"" << options_.app << "\"\ntoken_env = \"E2E_BOT_TOKEN\"\n"
+  for (const auto& [name, lines] : sections) {
+    if (name.empty()) continue;
+    out << "[" << name << "]\n";
+    for (const auto& l : lines) out << l << "\n";
+  }
+  out << "[bots.demo]\napp = \"" << options_.app << "\"\ntoken_env = \"E2E_BOT_TOKEN\"\n"
       << (options_.secret.empty() ? "" : "secret_env = \"E2E_BOT_SECRET\"\n")
       << "error_text = \"Sorry, something went wrong.\"\n"
       << "[bots.demo.vars]\nsupport = \"@e2e_support\"\n";
@@ -166,6 +191,10 @@ nlohmann::json Stack::say(int64_t user, const std::string& text, const std::stri
   return control("POST", "/control/message", {{"token", token_}, {"user_id", user}, {"text", text},
                                               {"first_name", "User" + std::to_string(user)},
                                               {"language_code", lang}});
+}
+
+void Stack::knowChat(int64_t chat) {
+  control("POST", "/control/message", {{"token", token_}, {"user_id", chat}, {"text", "hello"}});
 }
 
 nlohmann::json Stack::press(int64_t user, int64_t message_id, const std::string& data) {

@@ -59,6 +59,8 @@ class Stack {
                          const nlohmann::json& body = nullptr);
   // A user message through the fake (delivered by webhook or queued for getUpdates).
   nlohmann::json say(int64_t user, const std::string& text, const std::string& lang = "en");
+  // Makes a private chat known to the fake without delivering anything to botfn (webhook off).
+  void knowChat(int64_t chat);
   nlohmann::json press(int64_t user, int64_t message_id, const std::string& data);
   // The bot's messages currently in the chat (after edits), from the fake.
   nlohmann::json messages(int64_t chat);

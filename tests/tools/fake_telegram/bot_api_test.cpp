@@ -11,8 +11,9 @@
 namespace botfn::fake_telegram::testing {
 namespace {
 
-const Json kKeyboard = {{"inline_keyboard", {{{{"text", "Yes"}, {"callback_data", "yes"}},
-                                              {{"text", "No"}, {"callback_data", "no"}}}}}};
+const Json kKeyboard = {
+    {"inline_keyboard",
+     {{{{"text", "Yes"}, {"callback_data", "yes"}}, {{"text", "No"}, {"callback_data", "no"}}}}}};
 
 class BotApiTest : public ::testing::Test {
  protected:
@@ -20,13 +21,16 @@ class BotApiTest : public ::testing::Test {
     ASSERT_TRUE(fake.started()) << "fake-telegram did not start";
     ASSERT_EQ(fake.userSays(42, "hello")["ok"], true);  // makes chat 42 known
   }
+  // A crash, sanitizer report or unclean shutdown of the server fails the test.
+  void TearDown() override { EXPECT_EQ(fake.terminate(), 0) << fake.stderrText(); }
   void expectError(const HttpResponse& r, int code, const std::string& description) {
     EXPECT_EQ(r.status, code) << r.body;
     Json expected = {{"ok", false}, {"error_code", code}, {"description", description}};
     EXPECT_EQ(r.json(), expected) << r.body;
   }
   Json sendKeyboardMessage() {
-    auto r = fake.api("sendMessage", {{"chat_id", 42}, {"text", "Pick"}, {"reply_markup", kKeyboard}});
+    auto r =
+        fake.api("sendMessage", {{"chat_id", 42}, {"text", "Pick"}, {"reply_markup", kKeyboard}});
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json()["result"];
   }
@@ -49,8 +53,8 @@ TEST_F(BotApiTest, UnknownMethodIsNotFoundAndNamesAreCaseInsensitive) {
 }
 
 TEST_F(BotApiTest, RegisteredBotAnswersGetMe) {
-  auto reg = fake.controlPost("bots", {{"token", "777:XYZ_abc"}, {"username", "demo_bot"},
-                                       {"first_name", "Demo"}});
+  auto reg = fake.controlPost(
+      "bots", {{"token", "777:XYZ_abc"}, {"username", "demo_bot"}, {"first_name", "Demo"}});
   ASSERT_EQ(reg.status, 200) << reg.body;
   auto me = fake.api("getMe", Json::object(), "777:XYZ_abc").json()["result"];
   EXPECT_EQ(me["id"], 777);
@@ -80,8 +84,9 @@ TEST_F(BotApiTest, LimitsCountCodePointsAndBytes) {
   for (int i = 0; i < 4096; ++i) cyrillic += "ж";  // 8192 bytes, 4096 code points
   EXPECT_EQ(fake.api("sendMessage", {{"chat_id", 42}, {"text", cyrillic}}).status, 200);
   Json markup = {{"inline_keyboard", {{{{"text", "x"}, {"callback_data", std::string(64, 'd')}}}}}};
-  EXPECT_EQ(fake.api("sendMessage", {{"chat_id", 42}, {"text", "ok"}, {"reply_markup", markup}}).status,
-            200);
+  EXPECT_EQ(
+      fake.api("sendMessage", {{"chat_id", 42}, {"text", "ok"}, {"reply_markup", markup}}).status,
+      200);
 }
 
 TEST_F(BotApiTest, SendMessageReturnsFullMessage) {
@@ -102,39 +107,44 @@ TEST_F(BotApiTest, SendMessageReturnsFullMessage) {
 TEST_F(BotApiTest, EditNotModifiedAndMissingMessages) {
   Json m = sendKeyboardMessage();
   int64_t id = m["message_id"];
-  expectError(fake.api("editMessageText", {{"chat_id", 42}, {"message_id", id}, {"text", "Pick"},
-                                           {"reply_markup", kKeyboard}}),
+  expectError(
+      fake.api(
+          "editMessageText",
+          {{"chat_id", 42}, {"message_id", id}, {"text", "Pick"}, {"reply_markup", kKeyboard}}),
+      400,
+      "Bad Request: message is not modified: specified new message content and reply "
+      "markup are exactly the same as a current content and reply markup of the message");
+  expectError(fake.api("editMessageReplyMarkup",
+                       {{"chat_id", 42}, {"message_id", id}, {"reply_markup", kKeyboard}}),
               400,
               "Bad Request: message is not modified: specified new message content and reply "
               "markup are exactly the same as a current content and reply markup of the message");
-  expectError(fake.api("editMessageReplyMarkup", {{"chat_id", 42}, {"message_id", id},
-                                                  {"reply_markup", kKeyboard}}),
-              400,
-              "Bad Request: message is not modified: specified new message content and reply "
-              "markup are exactly the same as a current content and reply markup of the message");
-  auto edited = fake.api("editMessageText", {{"chat_id", 42}, {"message_id", id}, {"text", "Done"}});
+  auto edited =
+      fake.api("editMessageText", {{"chat_id", 42}, {"message_id", id}, {"text", "Done"}});
   ASSERT_EQ(edited.status, 200) << edited.body;
   EXPECT_EQ(edited.json()["result"]["text"], "Done");
   EXPECT_TRUE(edited.json()["result"].contains("edit_date"));
   EXPECT_FALSE(edited.json()["result"].contains("reply_markup"));  // omitted markup is removed
   expectError(fake.api("editMessageText", {{"chat_id", 42}, {"message_id", 9999}, {"text", "x"}}),
               400, "Bad Request: message to edit not found");
-  EXPECT_EQ(fake.api("deleteMessage", {{"chat_id", 42}, {"message_id", id}}).json()["result"], true);
+  EXPECT_EQ(fake.api("deleteMessage", {{"chat_id", 42}, {"message_id", id}}).json()["result"],
+            true);
   expectError(fake.api("deleteMessage", {{"chat_id", 42}, {"message_id", id}}), 400,
               "Bad Request: message to delete not found");
 }
 
 TEST_F(BotApiTest, SendPhotoBuildsPhotoSizesAndChecksCaption) {
-  auto r = fake.api("sendPhoto", {{"chat_id", 42}, {"photo", "AgACAgIAAxkBAAIBQ2Zfile"},
-                                  {"caption", "nice"}});
+  auto r = fake.api("sendPhoto",
+                    {{"chat_id", 42}, {"photo", "AgACAgIAAxkBAAIBQ2Zfile"}, {"caption", "nice"}});
   ASSERT_EQ(r.status, 200) << r.body;
   Json photo = r.json()["result"]["photo"];
   ASSERT_TRUE(photo.is_array());
   ASSERT_FALSE(photo.empty());
   EXPECT_TRUE(photo.back().contains("file_unique_id"));
   EXPECT_EQ(r.json()["result"]["caption"], "nice");
-  expectError(fake.api("sendPhoto", {{"chat_id", 42}, {"photo", "x"}, {"caption", std::string(1025, 'c')}}),
-              400, "Bad Request: message caption is too long");
+  expectError(
+      fake.api("sendPhoto", {{"chat_id", 42}, {"photo", "x"}, {"caption", std::string(1025, 'c')}}),
+      400, "Bad Request: message caption is too long");
 }
 
 TEST_F(BotApiTest, GetUpdatesReturnsInjectedCommandAndConfirmsByOffset) {
@@ -168,7 +178,8 @@ TEST_F(BotApiTest, LongPollWakesUpWhenAMessageArrives) {
     return fake.api("getUpdates", {{"offset", next}, {"timeout", 20}});
   });
   ASSERT_TRUE(waitUntil([&] {
-    return fake.controlGet(std::string("webhook?token=") + kToken).json()["get_updates_waiting"] == true;
+    return fake.controlGet(std::string("webhook?token=") + kToken).json()["get_updates_waiting"] ==
+           true;
   }));
   fake.userSays(42, "ping");
   auto r = poll.get();
@@ -184,7 +195,8 @@ TEST_F(BotApiTest, SecondGetUpdatesTerminatesTheFirst) {
     return fake.api("getUpdates", {{"offset", next}, {"timeout", 20}});
   });
   ASSERT_TRUE(waitUntil([&] {
-    return fake.controlGet(std::string("webhook?token=") + kToken).json()["get_updates_waiting"] == true;
+    return fake.controlGet(std::string("webhook?token=") + kToken).json()["get_updates_waiting"] ==
+           true;
   }));
   auto newer = std::async(std::launch::async, [&] {
     return fake.api("getUpdates", {{"offset", next}, {"timeout", 1}});
@@ -200,8 +212,9 @@ TEST_F(BotApiTest, SecondGetUpdatesTerminatesTheFirst) {
 TEST_F(BotApiTest, PressProducesCallbackQueryWithStringIds) {
   Json m = sendKeyboardMessage();
   fake.api("getUpdates", {{"offset", -1}});
-  auto press = fake.controlPost("press", {{"token", kToken}, {"user_id", 42},
-                                          {"message_id", m["message_id"]}, {"data", "no"}});
+  auto press = fake.controlPost(
+      "press",
+      {{"token", kToken}, {"user_id", 42}, {"message_id", m["message_id"]}, {"data", "no"}});
   ASSERT_EQ(press.status, 200) << press.body;
   std::string queryId = press.json()["callback_query_id"];
   int64_t updateId = press.json()["update_id"];
@@ -213,17 +226,21 @@ TEST_F(BotApiTest, PressProducesCallbackQueryWithStringIds) {
   EXPECT_EQ(query["id"], queryId);
   EXPECT_TRUE(std::regex_match(queryId, std::regex("^[1-9][0-9]{15,18}$"))) << queryId;
   ASSERT_TRUE(query["chat_instance"].is_string());
-  EXPECT_TRUE(std::regex_match(query["chat_instance"].get<std::string>(), std::regex("^-?[0-9]+$")));
+  EXPECT_TRUE(
+      std::regex_match(query["chat_instance"].get<std::string>(), std::regex("^-?[0-9]+$")));
   EXPECT_EQ(query["data"], "no");
   EXPECT_EQ(query["from"]["id"], 42);
   EXPECT_EQ(query["message"]["message_id"], m["message_id"]);
   EXPECT_EQ(query["message"]["reply_markup"], kKeyboard);
 
-  EXPECT_EQ(fake.api("answerCallbackQuery", {{"callback_query_id", queryId}, {"text", "ok"}}).status, 200);
+  EXPECT_EQ(
+      fake.api("answerCallbackQuery", {{"callback_query_id", queryId}, {"text", "ok"}}).status,
+      200);
   expectError(fake.api("answerCallbackQuery", {{"callback_query_id", queryId}}), 400,
               "Bad Request: query is too old and response timeout expired or query ID is invalid");
-  auto bad = fake.controlPost("press", {{"token", kToken}, {"user_id", 42},
-                                        {"message_id", m["message_id"]}, {"data", "maybe"}});
+  auto bad = fake.controlPost(
+      "press",
+      {{"token", kToken}, {"user_id", 42}, {"message_id", m["message_id"]}, {"data", "maybe"}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.json(), (Json{{"ok", false}, {"description", "no such button"}}));
 }
@@ -231,17 +248,17 @@ TEST_F(BotApiTest, PressProducesCallbackQueryWithStringIds) {
 TEST_F(BotApiTest, AcceptsJsonFormAndQueryParameters) {
   std::string base = fake.url(std::string("/bot") + kToken + "/sendMessage");
   std::string markup = kKeyboard.dump();
-  auto form = httpRequest("POST", base,
-                          "chat_id=42&text=" + urlEncode("form + text") +
-                              "&reply_markup=" + urlEncode(markup),
-                          "application/x-www-form-urlencoded");
+  auto form = httpRequest(
+      "POST", base,
+      "chat_id=42&text=" + urlEncode("form + text") + "&reply_markup=" + urlEncode(markup),
+      "application/x-www-form-urlencoded");
   ASSERT_EQ(form.status, 200) << form.body;
   EXPECT_EQ(form.json()["result"]["text"], "form + text");
   EXPECT_EQ(form.json()["result"]["reply_markup"], kKeyboard);
 
-  auto json = httpRequest("POST", base,
-                          Json{{"chat_id", "42"}, {"text", "json"}, {"reply_markup", markup}}.dump(),
-                          "application/json");
+  auto json = httpRequest(
+      "POST", base, Json{{"chat_id", "42"}, {"text", "json"}, {"reply_markup", markup}}.dump(),
+      "application/json");
   ASSERT_EQ(json.status, 200) << json.body;
   EXPECT_EQ(json.json()["result"]["reply_markup"], kKeyboard);  // JSON string is parsed too
 
@@ -260,15 +277,17 @@ TEST_F(BotApiTest, AcceptsTwoMegabyteBodies) {
 }
 
 TEST_F(BotApiTest, ParseModeProducesEntitiesOrTelegramErrors) {
-  auto ok = fake.api("sendMessage", {{"chat_id", 42}, {"text", "*bold* and \\."}, {"parse_mode", "MarkdownV2"}});
+  auto ok = fake.api("sendMessage",
+                     {{"chat_id", 42}, {"text", "*bold* and \\."}, {"parse_mode", "MarkdownV2"}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.json()["result"]["text"], "bold and .");
   EXPECT_EQ(ok.json()["result"]["entities"],
             Json::array({{{"offset", 0}, {"length", 4}, {"type", "bold"}}}));
-  expectError(fake.api("sendMessage", {{"chat_id", 42}, {"text", "end."}, {"parse_mode", "MarkdownV2"}}),
-              400,
-              "Bad Request: can't parse entities: Character '.' is reserved and must be escaped "
-              "with the preceding '\\'");
+  expectError(
+      fake.api("sendMessage", {{"chat_id", 42}, {"text", "end."}, {"parse_mode", "MarkdownV2"}}),
+      400,
+      "Bad Request: can't parse entities: Character '.' is reserved and must be escaped "
+      "with the preceding '\\'");
 }
 
 }  // namespace

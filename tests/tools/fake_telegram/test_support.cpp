@@ -1,4 +1,5 @@
-// Implementation of test_support.hpp.
+// Implementation of test_support.hpp: libcurl requests, posix_spawn of fake-telegram with
+// stdout/stderr captured in a temp dir, and SIGTERM shutdown with exit-status reporting.
 #include "test_support.hpp"
 
 #include <curl/curl.h>
@@ -52,13 +53,13 @@ Json HttpResponse::json() const {
   return j.is_discarded() ? Json() : j;
 }
 
-HttpResponse httpRequest(const std::string& method, const std::string& url,
-                         const std::string& body, const std::string& contentType,
-                         long timeoutMs) {
+HttpResponse httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                         const std::string& contentType, long timeoutMs) {
   HttpResponse response;
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
-  if (!contentType.empty()) headers = curl_slist_append(headers, ("Content-Type: " + contentType).c_str());
+  if (!contentType.empty())
+    headers = curl_slist_append(headers, ("Content-Type: " + contentType).c_str());
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -104,8 +105,11 @@ FakeTelegram::FakeTelegram(std::vector<std::string> extraArgs) {
   char pattern[] = "/tmp/fake_telegram_test.XXXXXX";
   dir_ = mkdtemp(pattern);
   std::string portFile = dir_ + "/port";
-  std::vector<std::string> args = {FAKE_TELEGRAM_BIN, "--host", "127.0.0.1", "--port", "0",
-                                   "--port-file", portFile, "--token", kToken};
+  // FAKE_TELEGRAM_BIN in the environment overrides the binary (e.g. a sanitizer build).
+  const char* override = std::getenv("FAKE_TELEGRAM_BIN");
+  std::string binary = override != nullptr && *override != '\0' ? override : FAKE_TELEGRAM_BIN;
+  std::vector<std::string> args = {binary, "--host", "127.0.0.1", "--port", "0",
+                                   "--port-file",     portFile, "--token",   kToken};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -117,7 +121,7 @@ FakeTelegram::FakeTelegram(std::vector<std::string> extraArgs) {
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/stderr").c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (posix_spawn(&pid_, FAKE_TELEGRAM_BIN, &actions, nullptr, argv.data(), environ) != 0) {
+  if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
     pid_ = -1;
   }
   posix_spawn_file_actions_destroy(&actions);
@@ -143,17 +147,18 @@ FakeTelegram::~FakeTelegram() {
 }
 
 int FakeTelegram::terminate() {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exitCode_;
   kill(pid_, SIGTERM);
   int status = 0;
-  bool exited = waitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
-                          std::chrono::seconds(10));
+  bool exited =
+      waitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(10));
   if (!exited) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
   }
   pid_ = -1;
-  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  exitCode_ = exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exitCode_;
 }
 
 std::string FakeTelegram::url(const std::string& path) const {
@@ -162,10 +167,11 @@ std::string FakeTelegram::url(const std::string& path) const {
 
 std::string FakeTelegram::stdoutText() const { return readFile(dir_ + "/stdout"); }
 
+std::string FakeTelegram::stderrText() const { return readFile(dir_ + "/stderr"); }
+
 HttpResponse FakeTelegram::api(const std::string& method, const Json& params,
                                const std::string& token) const {
-  return httpRequest("POST", url("/bot" + token + "/" + method), params.dump(),
-                     "application/json");
+  return httpRequest("POST", url("/bot" + token + "/" + method), params.dump(), "application/json");
 }
 
 HttpResponse FakeTelegram::controlPost(const std::string& path, const Json& body) const {
@@ -177,8 +183,11 @@ HttpResponse FakeTelegram::controlGet(const std::string& pathAndQuery, long time
 }
 
 Json FakeTelegram::userSays(int64_t userId, const std::string& text) const {
-  return controlPost("message", Json{{"token", kToken}, {"user_id", userId}, {"text", text},
-                                    {"first_name", "Ann"}, {"username", "ann"}})
+  return controlPost("message", Json{{"token", kToken},
+                                     {"user_id", userId},
+                                     {"text", text},
+                                     {"first_name", "Ann"},
+                                     {"username", "ann"}})
       .json();
 }
 

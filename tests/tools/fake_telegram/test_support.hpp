@@ -7,10 +7,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace botfn::fake_telegram::testing {
 
@@ -47,7 +46,9 @@ class FakeTelegram {
   int port() const { return port_; }
   std::string url(const std::string& path) const;
   std::string stdoutText() const;
-  // Sends SIGTERM and returns the exit status (or -1 if it did not exit in time).
+  std::string stderrText() const;
+  // Sends SIGTERM and returns the exit status (-1 if it did not exit in time or was killed by a
+  // signal). Later calls return the same value.
   int terminate();
 
   // POST JSON to /bot<token>/<method>.
@@ -62,6 +63,7 @@ class FakeTelegram {
   std::string dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int exitCode_ = -1;
 };
 
 }  // namespace botfn::fake_telegram::testing

@@ -1,9 +1,10 @@
 // Unit tests of the fake's pure helpers: UTF-8/UTF-16 counting, parse_mode parsing and
 // request parameter merging.
+#include "text_format.hpp"
+
 #include <gtest/gtest.h>
 
 #include "request_params.hpp"
-#include "text_format.hpp"
 #include "text_utils.hpp"
 #include "update_builder.hpp"
 
@@ -48,15 +49,16 @@ TEST(TextFormat, MarkdownV2Errors) {
             "Bad Request: can't parse entities: Character '-' is reserved and must be escaped with "
             "the preceding '\\'");
   EXPECT_FALSE(parseFormattedText("*open", "MarkdownV2", out, error));
-  EXPECT_EQ(error, "Bad Request: can't parse entities: Can't find end of the entity starting at "
-                   "byte offset 0");
+  EXPECT_EQ(error,
+            "Bad Request: can't parse entities: Can't find end of the entity starting at "
+            "byte offset 0");
 }
 
 TEST(TextFormat, HtmlTagsAndEntities) {
   FormattedText out;
   std::string error;
-  ASSERT_TRUE(parseFormattedText("<b>a &amp; b</b> <a href=\"http://e.x\">e</a> &lt;3", "HTML", out,
-                                 error))
+  ASSERT_TRUE(
+      parseFormattedText("<b>a &amp; b</b> <a href=\"http://e.x\">e</a> &lt;3", "HTML", out, error))
       << error;
   EXPECT_EQ(out.text, "a & b e <3");
   EXPECT_EQ(out.entities[0]["type"], "bold");
@@ -64,8 +66,9 @@ TEST(TextFormat, HtmlTagsAndEntities) {
   EXPECT_EQ(out.entities[1]["url"], "http://e.x");
   EXPECT_FALSE(parseFormattedText("<b>x</i>", "HTML", out, error));
   EXPECT_FALSE(parseFormattedText("<blink>x</blink>", "HTML", out, error));
-  EXPECT_EQ(error, "Bad Request: can't parse entities: Unsupported start tag \"blink\" at byte "
-                   "offset 0");
+  EXPECT_EQ(error,
+            "Bad Request: can't parse entities: Unsupported start tag \"blink\" at byte "
+            "offset 0");
 }
 
 TEST(RequestParams, MergesQueryAndBodiesAndParsesJsonFields) {

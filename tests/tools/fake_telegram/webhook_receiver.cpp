@@ -1,4 +1,5 @@
-// Implementation of webhook_receiver.hpp with blocking sockets and poll().
+// Implementation of webhook_receiver.hpp with blocking sockets and poll(): parses one HTTP
+// request per connection, records it, answers with the next scripted status and closes.
 #include "webhook_receiver.hpp"
 
 #include <arpa/inet.h>
@@ -76,11 +77,13 @@ void WebhookReceiver::serve(int fd) {
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n <= 0) return;
     data.append(buf, static_cast<size_t>(n));
-    if (headerEnd == std::string::npos && (headerEnd = data.find("\r\n\r\n")) != std::string::npos) {
+    if (headerEnd == std::string::npos &&
+        (headerEnd = data.find("\r\n\r\n")) != std::string::npos) {
       std::string lower = data.substr(0, headerEnd);
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       size_t cl = lower.find("content-length:");
-      if (cl != std::string::npos) contentLength = std::strtoul(lower.c_str() + cl + 15, nullptr, 10);
+      if (cl != std::string::npos)
+        contentLength = std::strtoul(lower.c_str() + cl + 15, nullptr, 10);
     }
   }
   if (headerEnd == std::string::npos) return;
@@ -122,7 +125,8 @@ void WebhookReceiver::serve(int fd) {
   std::string response = "HTTP/1.1 " + std::to_string(answer.status) + " Scripted\r\n" +
                          "Content-Length: " + std::to_string(answer.body.size()) + "\r\n" +
                          "Content-Type: application/json\r\nConnection: close\r\n";
-  if (answer.retryAfter >= 0) response += "Retry-After: " + std::to_string(answer.retryAfter) + "\r\n";
+  if (answer.retryAfter >= 0)
+    response += "Retry-After: " + std::to_string(answer.retryAfter) + "\r\n";
   response += "\r\n" + answer.body;
   (void)!write(fd, response.data(), response.size());
 }

@@ -11,6 +11,8 @@ namespace {
 class WebhookTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(fake.started()); }
+  // A crash, sanitizer report or unclean shutdown of the server fails the test.
+  void TearDown() override { EXPECT_EQ(fake.terminate(), 0) << fake.stderrText(); }
   Json stats() { return fake.controlGet(std::string("webhook?token=") + kToken).json(); }
   int64_t updateIdOf(const WebhookReceiver::Request& r) {
     return Json::parse(r.body)["update_id"].get<int64_t>();
@@ -23,7 +25,8 @@ TEST_F(WebhookTest, GetUpdatesConflictsWhileWebhookIsSet) {
   ASSERT_EQ(fake.api("setWebhook", {{"url", receiver.url()}}).json()["result"], true);
   auto r = fake.api("getUpdates");
   EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(r.json(), (Json{{"ok", false}, {"error_code", 409},
+  EXPECT_EQ(r.json(), (Json{{"ok", false},
+                            {"error_code", 409},
                             {"description",
                              "Conflict: can't use getUpdates method while webhook is active; use "
                              "deleteWebhook to delete the webhook first"}}));
@@ -36,22 +39,25 @@ TEST_F(WebhookTest, GetUpdatesConflictsWhileWebhookIsSet) {
 }
 
 TEST_F(WebhookTest, SecretTokenIsValidated) {
-  auto tooLong = fake.api("setWebhook", {{"url", receiver.url()}, {"secret_token", std::string(257, 'a')}});
+  auto tooLong =
+      fake.api("setWebhook", {{"url", receiver.url()}, {"secret_token", std::string(257, 'a')}});
   EXPECT_EQ(tooLong.status, 400);
   EXPECT_EQ(tooLong.json()["description"], "Bad Request: secret token is too long");
   auto badChars = fake.api("setWebhook", {{"url", receiver.url()}, {"secret_token", "no spaces!"}});
   EXPECT_EQ(badChars.status, 400);
   EXPECT_EQ(badChars.json()["description"],
             "Bad Request: secret token contains unallowed characters");
-  EXPECT_EQ(fake.api("setWebhook", {{"url", receiver.url()}, {"secret_token", std::string(256, '_')}})
-                .status,
-            200);
+  EXPECT_EQ(
+      fake.api("setWebhook", {{"url", receiver.url()}, {"secret_token", std::string(256, '_')}})
+          .status,
+      200);
 }
 
 TEST_F(WebhookTest, DeliversUpdatesWithSecretHeader) {
-  ASSERT_EQ(fake.api("setWebhook", {{"url", receiver.url("/tg/hook")}, {"secret_token", "s3cr3t-_X"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      fake.api("setWebhook", {{"url", receiver.url("/tg/hook")}, {"secret_token", "s3cr3t-_X"}})
+          .status,
+      200);
   Json injected = fake.userSays(42, "/help");
   ASSERT_TRUE(receiver.waitForRequests(1, std::chrono::seconds(5)));
   auto request = receiver.requests()[0];
@@ -101,11 +107,16 @@ TEST_F(WebhookTest, HonoursRetryAfterHeader) {
 TEST_F(WebhookTest, ExecutesMethodReturnedInWebhookResponse) {
   fake.userSays(42, "hello");  // chat 42 becomes known; queued for getUpdates
   fake.api("getUpdates", {{"offset", -1}});
-  receiver.script({{200, -1, Json{{"method", "sendMessage"}, {"chat_id", 42}, {"text", "inline reply"}}.dump()}});
-  ASSERT_EQ(fake.api("setWebhook", {{"url", receiver.url()}, {"drop_pending_updates", true}}).status, 200);
+  receiver.script(
+      {{200, -1,
+        Json{{"method", "sendMessage"}, {"chat_id", 42}, {"text", "inline reply"}}.dump()}});
+  ASSERT_EQ(
+      fake.api("setWebhook", {{"url", receiver.url()}, {"drop_pending_updates", true}}).status,
+      200);
   fake.userSays(42, "hi");
   ASSERT_TRUE(waitUntil([&] {
-    auto msgs = fake.controlGet(std::string("chats/42/messages?token=") + kToken).json()["messages"];
+    auto msgs =
+        fake.controlGet(std::string("chats/42/messages?token=") + kToken).json()["messages"];
     return msgs.size() == 1 && msgs[0]["text"] == "inline reply";
   }));
 }
