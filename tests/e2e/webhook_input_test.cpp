@@ -86,7 +86,7 @@ TEST(WebhookInputTest, LargestLegalUpdateIsAccepted) {
   ASSERT_GT(body.size(), 100000u);
   auto r = s.postUpdate(body);
   EXPECT_EQ(r.status, 200) << r.body << r.error;
-  ASSERT_TRUE(waitUntil([&] { return s.lastText(12).rfind("echo ", 0) == 0; }, seconds(15)));
+  ASSERT_TRUE(waitUntil([&] { return s.lastText(12) == "echo long 8192"; }, seconds(15))) << s.lastText(12);
 }
 
 int connectTo(int port) {

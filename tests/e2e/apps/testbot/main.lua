@@ -32,6 +32,7 @@ app:command("spin", function(ctx)
 end)
 
 app:on("text", function(ctx)
+  if #ctx.text > 1000 then return ctx:reply("echo long " .. #ctx.text) end
   ctx:reply("echo " .. ctx.text)
 end)
 
