@@ -1,0 +1,165 @@
+// The outbox sender on the real SQLite store with a scripted Bot API: every row is sent exactly
+// once and in lane order, 429 waits and keeps the message, "not modified" counts as sent, edits
+// get the message_id of their handle. Issue 2 regression: a row finishing between the outbox
+// read and the lane check was sent twice.
+#include "sender/outbox_sender.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "storage/sqlite/sqlite_backend.hpp"
+
+namespace botfn::sender {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers Bot API calls on its own threads after a random short delay.
+class ScriptedHttp final : public net::HttpClient {
+ public:
+  std::function<std::pair<int, std::string>(const nlohmann::json& params, const std::string& method)> answer;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, nlohmann::json>> calls;
+
+  void send(net::HttpRequest req, net::HttpCallback done) override {
+    const std::string method = req.url.substr(req.url.rfind('/') + 1);
+    auto params = nlohmann::json::parse(req.body);
+    {
+      std::lock_guard lock(mutex);
+      calls.emplace_back(method, params);
+    }
+    in_flight_++;
+    std::thread([this, method, params, done = std::move(done)] {
+      std::this_thread::sleep_for(std::chrono::microseconds(std::random_device{}() % 3000));
+      auto [status, body] = answer(params, method);
+      net::HttpResponse r;
+      r.status = status;
+      r.body = body;
+      done(r);
+      in_flight_--;
+    }).detach();
+  }
+  void abortAll() override {}
+  size_t inFlight() const override { return in_flight_; }
+
+ private:
+  std::atomic<size_t> in_flight_{0};
+};
+
+class OutboxSenderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("botfn_sender_" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir_);
+    db_ = std::make_unique<storage::sqlite::SqliteDb>(storage::sqlite::SqliteOptions{dir_ / "db", 0, 2}, metrics_);
+    ASSERT_TRUE(storage::sqlite::applySystemSchema(*db_));
+    store_ = std::make_unique<storage::sqlite::SqliteStore>(*db_);
+    api_ = std::make_unique<telegram::BotApi>(http_, "http://fake", "1:T");
+    http_.answer = [this](const nlohmann::json&, const std::string&) {
+      return std::make_pair(200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
+    };
+  }
+  void TearDown() override {
+    sender_.reset();
+    while (http_.inFlight() > 0) std::this_thread::sleep_for(1ms);
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void commit(int64_t update_id, std::vector<storage::OutboxMessage> outbox) {
+    storage::Commit c;
+    c.bot = "b";
+    c.update_id = update_id;
+    c.kind = "message";
+    c.outbox = std::move(outbox);
+    std::promise<void> done;
+    store_->commit(c, [&](Result<void> r) {
+      EXPECT_TRUE(r);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  static storage::OutboxMessage text(int64_t chat, const std::string& t, std::string handle = "") {
+    return {"b", "c" + std::to_string(chat), chat, "sendMessage",
+            nlohmann::json{{"chat_id", chat}, {"text", t}}.dump(), std::move(handle), ""};
+  }
+  void start() {
+    SenderOptions o;
+    o.poll_interval = 5ms;
+    sender_ = std::make_unique<OutboxSender>(o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
+    sender_->start();
+  }
+  bool waitPendingZero() {
+    for (int i = 0; i < 1000; ++i) {
+      if (store_->pendingOutbox(10)->empty()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  Metrics metrics_;
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::sqlite::SqliteDb> db_;
+  std::unique_ptr<storage::sqlite::SqliteStore> store_;
+  ScriptedHttp http_;
+  std::unique_ptr<telegram::BotApi> api_;
+  std::unique_ptr<OutboxSender> sender_;
+  std::atomic<int64_t> next_id_{100};
+};
+
+TEST_F(OutboxSenderTest, Issue2_EveryRowIsSentExactlyOnceInLaneOrder) {
+  start();
+  for (int round = 0; round < 20; ++round) {
+    for (int chat = 1; chat <= 10; ++chat) commit(round * 100 + chat, {text(chat, std::to_string(round))});
+  }
+  ASSERT_TRUE(waitPendingZero());
+  std::map<int64_t, std::vector<int>> per_chat;
+  for (const auto& [method, p] : http_.calls) per_chat[p["chat_id"].get<int64_t>()].push_back(std::stoi(p["text"].get<std::string>()));
+  ASSERT_EQ(per_chat.size(), 10u);
+  for (const auto& [chat, texts] : per_chat) {
+    ASSERT_EQ(texts.size(), 20u) << "chat " << chat;
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(texts[i], i) << "chat " << chat;
+  }
+}
+
+TEST_F(OutboxSenderTest, RateLimitWaitsAndKeepsTheMessage) {
+  std::atomic<int> calls{0};
+  http_.answer = [&](const nlohmann::json&, const std::string&) {
+    if (calls++ == 0) {
+      return std::make_pair(429, std::string(R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}})"));
+    }
+    return std::make_pair(200, std::string(R"({"ok":true,"result":{"message_id":5}})"));
+  };
+  commit(1, {text(1, "a"), text(1, "b")});
+  const auto started = std::chrono::steady_clock::now();
+  start();
+  ASSERT_TRUE(waitPendingZero());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms);
+  ASSERT_EQ(http_.calls.size(), 3u);
+  EXPECT_EQ(http_.calls[0].second["text"], "a");
+  EXPECT_EQ(http_.calls[1].second["text"], "a");  // the same message again, before "b"
+  EXPECT_EQ(http_.calls[2].second["text"], "b");
+}
+
+TEST_F(OutboxSenderTest, EditGetsTheMessageIdOfItsHandleAndNotModifiedIsSuccess) {
+  http_.answer = [&](const nlohmann::json&, const std::string& method) {
+    if (method == "editMessageText") {
+      return std::make_pair(400, std::string(R"({"ok":false,"error_code":400,"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same"})"));
+    }
+    return std::make_pair(200, std::string(R"({"ok":true,"result":{"message_id":777}})"));
+  };
+  storage::OutboxMessage edit{"b", "c1", 1, "editMessageText", R"({"chat_id":1,"text":"same"})", "", "hX"};
+  commit(1, {text(1, "menu", "hX"), edit});
+  start();
+  ASSERT_TRUE(waitPendingZero());
+  ASSERT_EQ(http_.calls.size(), 2u);
+  EXPECT_EQ(http_.calls[1].second["message_id"], 777);
+  EXPECT_EQ(metrics_.counterValue("botfn_sends_total", "bot=\"b\",method=\"editMessageText\",result=\"not_modified\""), 1u);
+}
+
+}  // namespace
+}  // namespace botfn::sender
