@@ -1,4 +1,5 @@
-// The Bot API dispatcher declared in bot_api.hpp.
+// The Bot API dispatcher declared in bot_api.hpp: method table, fault and flood checks, call
+// logging, and running methods returned in webhook response bodies.
 #include "bot_api.hpp"
 
 #include <map>
@@ -51,8 +52,8 @@ class NullResponder : public Responder {
 
 }  // namespace
 
-void BotApi::handle(const std::string& token, const std::string& method,
-                    const ParsedParams& parsed, const ResponderPtr& responder) {
+void BotApi::handle(const std::string& token, const std::string& method, const ParsedParams& parsed,
+                    const ResponderPtr& responder) {
   Outbox out;
   {
     auto lock = ctx_.store.lock();

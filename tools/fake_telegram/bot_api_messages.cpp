@@ -37,8 +37,7 @@ StoredMessage* findTargetMessage(ApiCall& call, const char* notFound, std::strin
 }
 
 // Adds the send result to the chat and answers with it.
-HttpReply storeNewMessage(ApiCall& call, ChatState& chat, const Json& content,
-                          const Json& markup) {
+HttpReply storeNewMessage(ApiCall& call, ChatState& chat, const Json& content, const Json& markup) {
   Json replyTo;
   std::string error = readReplyTarget(call.params, chat, replyTo);
   if (!error.empty()) return badRequest(error);
@@ -115,10 +114,14 @@ HttpReply apiEditMessageText(ApiCall& call) {
     return badRequest(kNotModified);
   }
   message["text"] = text.text;
-  if (text.entities.empty()) message.erase("entities");
-  else message["entities"] = text.entities;
-  if (markup.is_null()) message.erase("reply_markup");
-  else message["reply_markup"] = markup;
+  if (text.entities.empty())
+    message.erase("entities");
+  else
+    message["entities"] = text.entities;
+  if (markup.is_null())
+    message.erase("reply_markup");
+  else
+    message["reply_markup"] = markup;
   message["edit_date"] = unixSecondsNow();
   message = canonicalMessage(message);
   return apiOk(message);
@@ -138,8 +141,10 @@ HttpReply apiEditMessageReplyMarkup(ApiCall& call) {
   Json& message = stored->message;
   Json currentMarkup = message.contains("reply_markup") ? message["reply_markup"] : Json();
   if (sameJson(currentMarkup, markup)) return badRequest(kNotModified);
-  if (markup.is_null()) message.erase("reply_markup");
-  else message["reply_markup"] = markup;
+  if (markup.is_null())
+    message.erase("reply_markup");
+  else
+    message["reply_markup"] = markup;
   message["edit_date"] = unixSecondsNow();
   message = canonicalMessage(message);
   return apiOk(message);

@@ -47,10 +47,10 @@ HttpReply apiGetUpdates(ApiCall& call) {
   Store& store = call.ctx.store;
   if (!bot.webhook.url.empty()) return apiError(409, kWebhookConflict);
   if (auto offset = paramInt(call.params, "offset")) store.confirmUpdates(bot, *offset);
-  int limit = static_cast<int>(std::clamp<int64_t>(
-      paramInt(call.params, "limit").value_or(100), 1, 100));
-  int timeout = static_cast<int>(std::clamp<int64_t>(
-      paramInt(call.params, "timeout").value_or(0), 0, kMaxPollTimeoutSeconds));
+  int limit =
+      static_cast<int>(std::clamp<int64_t>(paramInt(call.params, "limit").value_or(100), 1, 100));
+  int timeout = static_cast<int>(
+      std::clamp<int64_t>(paramInt(call.params, "timeout").value_or(0), 0, kMaxPollTimeoutSeconds));
   if (const Json* allowed = paramValue(call.params, "allowed_updates")) {
     if (allowed->is_array()) bot.allowedUpdates = *allowed;
   }
@@ -100,8 +100,8 @@ HttpReply apiSetWebhook(ApiCall& call) {
   bool same = bot.webhook.url == url;
   bot.webhook.url = url;
   bot.webhook.secret = secret;
-  bot.webhook.maxConnections = static_cast<int>(std::clamp<int64_t>(
-      paramInt(call.params, "max_connections").value_or(40), 1, 100));
+  bot.webhook.maxConnections = static_cast<int>(
+      std::clamp<int64_t>(paramInt(call.params, "max_connections").value_or(40), 1, 100));
   if (bot.poll) call.ctx.store.finishPoll(bot, call.out, 409, kWebhookConflict);
   call.out.wakeDelivery();
   return apiOk(true, same ? "Webhook is already set" : "Webhook was set");

@@ -1,4 +1,5 @@
-// Implementation of cli_options.hpp.
+// Implementation of cli_options.hpp: hand-rolled flag parsing with range checks and the
+// loopback-only host rule.
 #include "cli_options.hpp"
 
 #include "text_utils.hpp"

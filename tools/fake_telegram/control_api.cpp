@@ -24,9 +24,9 @@ bool validToken(const std::string& token) {
 HttpReply registerBot(ControlCall& call) {
   std::string token = paramString(call.params, "token").value_or("");
   if (!validToken(token)) return controlError(400, "invalid token");
-  BotState& bot = call.ctx.store.registerBot(
-      token, paramString(call.params, "username").value_or(""),
-      paramString(call.params, "first_name").value_or(""));
+  BotState& bot =
+      call.ctx.store.registerBot(token, paramString(call.params, "username").value_or(""),
+                                 paramString(call.params, "first_name").value_or(""));
   return controlOk(Json{{"bot", getMeJson(bot)}});
 }
 
@@ -83,8 +83,8 @@ HttpReply waitForChat(ControlCall& call, BotState& bot) {
   auto chatId = paramInt(call.params, "chat_id");
   if (!chatId) return controlError(400, "chat_id is required");
   int64_t afterSeq = paramInt(call.params, "after_seq").value_or(0);
-  int64_t timeoutMs =
-      std::clamp<int64_t>(paramInt(call.params, "timeout_ms").value_or(kDefaultWaitMs), 0, kMaxWaitMs);
+  int64_t timeoutMs = std::clamp<int64_t>(
+      paramInt(call.params, "timeout_ms").value_or(kDefaultWaitMs), 0, kMaxWaitMs);
   Store& store = call.ctx.store;
   Json body = store.callsJson(bot, afterSeq, chatId, "");
   if (!body["calls"].empty() || timeoutMs == 0) {
@@ -123,8 +123,11 @@ HttpReply webhookStats(BotState& bot) {
   const WebhookState& hook = bot.webhook;
   Json attempts = Json::array();
   for (const auto& a : hook.attempts) {
-    attempts.push_back(Json{{"update_id", a.updateId}, {"attempt", a.attempt},
-                            {"status", a.status}, {"error", a.error}, {"time", a.time}});
+    attempts.push_back(Json{{"update_id", a.updateId},
+                            {"attempt", a.attempt},
+                            {"status", a.status},
+                            {"error", a.error},
+                            {"time", a.time}});
   }
   Json body = Json::object();
   body["url"] = hook.url;
@@ -145,8 +148,8 @@ BotState* controlBot(ControlCall& call, HttpReply& reply) {
   std::string token = paramString(call.params, "token").value_or("");
   BotState* bot = token.empty() ? nullptr : call.ctx.store.findBot(token);
   if (bot == nullptr) {
-    reply = token.empty() ? controlError(400, "token is required")
-                          : controlError(404, "unknown bot");
+    reply =
+        token.empty() ? controlError(400, "token is required") : controlError(404, "unknown bot");
   }
   return bot;
 }

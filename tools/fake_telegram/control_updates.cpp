@@ -33,7 +33,8 @@ bool hasButton(const Json& message, const std::string& data) {
   const Json& rows = message["reply_markup"].value("inline_keyboard", Json::array());
   for (const Json& row : rows) {
     for (const Json& button : row) {
-      if (button.value("callback_data", "") == data && button.contains("callback_data")) return true;
+      if (button.value("callback_data", "") == data && button.contains("callback_data"))
+        return true;
     }
   }
   return false;

@@ -13,8 +13,8 @@ namespace botfn::fake_telegram::detail {
 
 struct OpenEntity {
   std::string type;
-  std::string token;      // delimiter that closes it (Markdown) or tag name (HTML)
-  size_t start = 0;       // byte offset in the output
+  std::string token;  // delimiter that closes it (Markdown) or tag name (HTML)
+  size_t start = 0;   // byte offset in the output
   size_t sourceOffset = 0;
   Json extra = Json::object();
 };
@@ -41,6 +41,8 @@ struct Builder {
   }
 };
 
-inline std::string fail(const std::string& what) { return "Bad Request: can't parse entities: " + what; }
+inline std::string fail(const std::string& what) {
+  return "Bad Request: can't parse entities: " + what;
+}
 
 }  // namespace botfn::fake_telegram::detail

@@ -7,6 +7,7 @@
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 
@@ -35,6 +36,10 @@ class NamedHeader : public Http::Header::Header {
   std::string value_;
 };
 
+// Set once the endpoint shuts down: responders still held by waiters or timers must not touch
+// Pistache's transport any more.
+std::atomic<bool> gServerStopped{false};
+
 class PistacheResponder : public Responder {
  public:
   explicit PistacheResponder(Http::ResponseWriter writer) : writer_(std::move(writer)) {}
@@ -45,7 +50,7 @@ class PistacheResponder : public Responder {
 
   void send(HttpReply reply) override {
     std::lock_guard lock(mutex_);
-    if (sent_) return;
+    if (sent_ || gServerStopped) return;
     sent_ = true;
     try {
       if (reply.dropConnection) {
@@ -74,12 +79,18 @@ class PistacheResponder : public Responder {
 
 std::string methodName(Http::Method method) {
   switch (method) {
-    case Http::Method::Get: return "GET";
-    case Http::Method::Post: return "POST";
-    case Http::Method::Put: return "PUT";
-    case Http::Method::Delete: return "DELETE";
-    case Http::Method::Head: return "HEAD";
-    default: return "OTHER";
+    case Http::Method::Get:
+      return "GET";
+    case Http::Method::Post:
+      return "POST";
+    case Http::Method::Put:
+      return "PUT";
+    case Http::Method::Delete:
+      return "DELETE";
+    case Http::Method::Head:
+      return "HEAD";
+    default:
+      return "OTHER";
   }
 }
 
@@ -112,7 +123,8 @@ class RequestHandler : public Http::Handler {
   void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
     auto responder = std::make_shared<PistacheResponder>(std::move(writer));
     const std::string& path = request.resource();
-    ParsedParams params = parseRequestParams(rawQuery(request), contentType(request), request.body());
+    ParsedParams params =
+        parseRequestParams(rawQuery(request), contentType(request), request.body());
     if (path.rfind("/bot", 0) == 0) {
       size_t slash = path.find('/', 4);
       if (slash == std::string::npos || slash + 1 >= path.size()) {
@@ -155,6 +167,7 @@ uint16_t HttpServer::start(const std::string& host, uint16_t port, int threads) 
 
 void HttpServer::stop() {
   if (endpoint_) {
+    gServerStopped = true;
     endpoint_->shutdown();
     endpoint_.reset();
   }

@@ -1,4 +1,5 @@
-// Implementation of limits.hpp.
+// Implementation of limits.hpp: token-bucket refill and retry_after computation, and the
+// replies produced by injected faults (with default descriptions per error code).
 #include "limits.hpp"
 
 #include <algorithm>
@@ -46,17 +47,28 @@ int takeRateSlot(BotState& bot, std::optional<int64_t> chatId, SteadyTime now) {
 
 std::string defaultErrorDescription(int code, int retryAfter) {
   switch (code) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden: bot was blocked by the user";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests: retry after " + std::to_string(retryAfter);
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error " + std::to_string(code);
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden: bot was blocked by the user";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests: retry after " + std::to_string(retryAfter);
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error " + std::to_string(code);
   }
 }
 

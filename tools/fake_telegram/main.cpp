@@ -95,9 +95,11 @@ int main(int argc, char** argv) {
 
     int received = 0;
     sigwait(&signals, &received);
-    server.stop();
-    delivery.stop();
+    // Timers first (joins the thread, so no callback is mid-send), then delivery, then the
+    // endpoint; responders still held by the store become no-ops once the server stops.
     scheduler.stop();
+    delivery.stop();
+    server.stop();
   }
   curl_global_cleanup();
   return 0;

@@ -1,4 +1,5 @@
-// Implementation of message_content.hpp.
+// Implementation of message_content.hpp: inline keyboard validation, reply targets, chat lookup
+// and construction of text/photo messages in Telegram's field order.
 #include "message_content.hpp"
 
 #include <array>
@@ -9,12 +10,16 @@
 namespace botfn::fake_telegram {
 namespace {
 
-constexpr std::array<const char*, 10> kButtonActions = {
-    "callback_data",       "url",
-    "web_app",             "login_url",
-    "switch_inline_query", "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game",       "pay"};
+constexpr std::array<const char*, 10> kButtonActions = {"callback_data",
+                                                        "url",
+                                                        "web_app",
+                                                        "login_url",
+                                                        "switch_inline_query",
+                                                        "switch_inline_query_current_chat",
+                                                        "switch_inline_query_chosen_chat",
+                                                        "copy_text",
+                                                        "callback_game",
+                                                        "pay"};
 
 std::string checkButton(const Json& button) {
   const std::string prefix = "Bad Request: can't parse inline keyboard button: ";
@@ -49,8 +54,7 @@ std::string randomToken(uint64_t seed, size_t length) {
 }  // namespace
 
 std::string readFormattedText(const Json& params, const std::string& textKey,
-                              const std::string& entitiesKey, bool allowEmpty,
-                              FormattedText& out) {
+                              const std::string& entitiesKey, bool allowEmpty, FormattedText& out) {
   std::string raw = paramString(params, textKey).value_or("");
   const Json* entities = paramValue(params, entitiesKey);
   if (entities != nullptr && entities->is_array()) {
@@ -156,7 +160,8 @@ Json photoContent(const Json& photoParam, const FormattedText& caption, uint64_t
   Json sizes = Json::array();
   for (int i = 0; i < 3; ++i) {
     Json size = Json::object();
-    size["file_id"] = (i == 2 && isFileId) ? givenId : "AgACAgIAAxkBAAI" + randomToken(random + i, 60);
+    size["file_id"] =
+        (i == 2 && isFileId) ? givenId : "AgACAgIAAxkBAAI" + randomToken(random + i, 60);
     size["file_unique_id"] = "AQAD" + randomToken(random + 7 * i + 1, 12);
     size["file_size"] = kSizes[i][0] * kSizes[i][1] / 8;
     size["width"] = kSizes[i][0];
@@ -185,9 +190,9 @@ Json buildBotMessage(const BotState& bot, const ChatState& chat, int64_t message
 
 Json canonicalMessage(const Json& message) {
   static const char* const kOrder[] = {
-      "message_id", "message_thread_id", "from",    "sender_chat",      "chat",
-      "date",       "edit_date",         "reply_to_message", "text",    "entities",
-      "photo",      "caption",           "caption_entities", "reply_markup"};
+      "message_id",       "message_thread_id", "from", "sender_chat", "chat",  "date",
+      "edit_date",        "reply_to_message",  "text", "entities",    "photo", "caption",
+      "caption_entities", "reply_markup"};
   Json out = Json::object();
   for (const char* key : kOrder) {
     if (message.contains(key)) out[key] = message[key];

@@ -11,7 +11,7 @@
 
 namespace botfn::fake_telegram {
 
-constexpr size_t kMaxTextLength = 4096;    // Unicode code points (not UTF-16 units, not bytes)
+constexpr size_t kMaxTextLength = 4096;  // Unicode code points (not UTF-16 units, not bytes)
 constexpr size_t kMaxCaptionLength = 1024;
 constexpr size_t kMaxCallbackDataBytes = 64;
 
@@ -19,8 +19,7 @@ constexpr size_t kMaxCallbackDataBytes = 64;
 
 // Reads textKey with parse_mode / entitiesKey; allowEmpty=false rejects blank text.
 std::string readFormattedText(const Json& params, const std::string& textKey,
-                              const std::string& entitiesKey, bool allowEmpty,
-                              FormattedText& out);
+                              const std::string& entitiesKey, bool allowEmpty, FormattedText& out);
 // "Bad Request: message is too long" / "Bad Request: message caption is too long".
 std::string checkLength(const FormattedText& text, bool caption);
 // Parses reply_markup. inlineMarkup receives the markup when it is an InlineKeyboardMarkup

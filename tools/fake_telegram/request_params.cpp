@@ -1,4 +1,5 @@
-// Implementation of request_params.hpp: query/form/multipart/JSON parameter merging.
+// Implementation of request_params.hpp: query/form/multipart/JSON parameter merging and the
+// typed parameter getters.
 #include "request_params.hpp"
 
 #include <array>
@@ -17,7 +18,8 @@ void normalizeJsonFields(Json& params) {
     auto it = params.find(key);
     if (it == params.end() || !it->is_string()) continue;
     Json parsed = Json::parse(it->get<std::string>(), nullptr, false);
-    if (!parsed.is_discarded() && (parsed.is_object() || parsed.is_array())) *it = std::move(parsed);
+    if (!parsed.is_discarded() && (parsed.is_object() || parsed.is_array()))
+      *it = std::move(parsed);
   }
 }
 

@@ -1,4 +1,5 @@
-// Reply builders and Outbox implementation (see responder.hpp).
+// Implementation of responder.hpp: Bot API / control API reply builders and the Outbox that
+// sends collected replies (immediately or via the scheduler) after the store lock is released.
 #include "responder.hpp"
 
 #include "scheduler.hpp"

@@ -1,4 +1,5 @@
-// Implementation of the timer thread declared in scheduler.hpp.
+// Implementation of scheduler.hpp: a multimap of due times served by one thread that sleeps on
+// a condition variable until the earliest callback is due.
 #include "scheduler.hpp"
 
 namespace botfn::fake_telegram {
@@ -34,8 +35,9 @@ void Scheduler::loop() {
       continue;
     }
     auto first = due_.begin();
-    if (first->first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, first->first);
+    auto when = first->first;  // copy: stop() may free the node while we wait
+    if (when > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, when);
       continue;
     }
     std::function<void()> fn = std::move(first->second);

@@ -21,6 +21,13 @@ Json callToJson(const CallRecord& call) {
   j["ok"] = call.ok;
   j["time"] = call.time;
   if (call.chatId) j["chat_id"] = *call.chatId;
+  if (!call.ok) {
+    std::string description = "connection dropped (injected fault)";
+    if (call.status != 0) {
+      description = call.response.is_object() ? call.response.value("description", "") : "";
+    }
+    j["description"] = description;
+  }
   j["response"] = call.response;
   return j;
 }
@@ -111,9 +118,9 @@ void Store::reset(bool dropWebhooks) {
 }
 
 bool Store::isChatChangingMethod(const std::string& method) {
-  static const char* const kMethods[] = {"sendMessage",       "sendPhoto",
-                                         "editMessageText",   "editMessageReplyMarkup",
-                                         "deleteMessage",     "answerCallbackQuery"};
+  static const char* const kMethods[] = {"sendMessage",     "sendPhoto",
+                                         "editMessageText", "editMessageReplyMarkup",
+                                         "deleteMessage",   "answerCallbackQuery"};
   for (const char* m : kMethods) {
     if (method == m) return true;
   }
@@ -178,8 +185,8 @@ void Store::expireChatWaiter(const std::string& token, uint64_t id, Outbox& out)
   BotState* bot = findBot(token);
   if (bot == nullptr) return;
   auto& waiters = bot->chatWaiters;
-  auto it = std::find_if(waiters.begin(), waiters.end(),
-                         [&](const ChatWaiter& w) { return w.id == id; });
+  auto it =
+      std::find_if(waiters.begin(), waiters.end(), [&](const ChatWaiter& w) { return w.id == id; });
   if (it == waiters.end()) return;
   Json body = callsJson(*bot, it->afterSeq, it->chatId, "");
   body["timeout"] = true;

@@ -153,7 +153,8 @@ bool parseMarkdownLegacy(const std::string& s, FormattedText& result, std::strin
     std::string type, end;
     if (c == '*') type = "bold", end = "*";
     if (c == '_') type = "italic", end = "_";
-    if (c == '`') type = s.compare(i, 3, "```") == 0 ? "pre" : "code", end = type == "pre" ? "```" : "`";
+    if (c == '`')
+      type = s.compare(i, 3, "```") == 0 ? "pre" : "code", end = type == "pre" ? "```" : "`";
     if (c == '[') type = "link", end = "]";
     if (type.empty()) {
       b.out.push_back(c);

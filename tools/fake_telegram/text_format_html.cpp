@@ -47,9 +47,10 @@ size_t decodeEntity(const std::string& s, size_t i, std::string& out) {
     if (digits.empty()) return 0;
     uint32_t cp = 0;
     for (char d : digits) {
-      int v = (d >= '0' && d <= '9') ? d - '0'
+      int v = (d >= '0' && d <= '9')          ? d - '0'
               : hex && (d >= 'a' && d <= 'f') ? d - 'a' + 10
-              : hex && (d >= 'A' && d <= 'F') ? d - 'A' + 10 : -1;
+              : hex && (d >= 'A' && d <= 'F') ? d - 'A' + 10
+                                              : -1;
       if (v < 0 || cp > 0x10FFFF) return 0;
       cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
     }
@@ -79,8 +80,10 @@ std::map<std::string, std::string> parseAttributes(const std::string& text) {
         std::string raw = text.substr(i + 1, end - i - 1);
         for (size_t k = 0; k < raw.size(); ++k) {
           size_t used = raw[k] == '&' ? decodeEntity(raw, k, value) : 0;
-          if (used == 0) value.push_back(raw[k]);
-          else k += used - 1;
+          if (used == 0)
+            value.push_back(raw[k]);
+          else
+            k += used - 1;
         }
         i = end + 1;
       } else {
@@ -106,7 +109,8 @@ std::string entityTypeForTag(const std::string& tag, std::map<std::string, std::
   if (tag == "span") return attrs["class"] == "tg-spoiler" ? "spoiler" : "";
   if (tag == "code") return "code";
   if (tag == "pre") return "pre";
-  if (tag == "blockquote") return attrs.count("expandable") ? "expandable_blockquote" : "blockquote";
+  if (tag == "blockquote")
+    return attrs.count("expandable") ? "expandable_blockquote" : "blockquote";
   if (tag == "a") {
     extra["url"] = attrs["href"];
     return "text_link";
@@ -127,8 +131,10 @@ bool parseHtmlText(const std::string& s, FormattedText& result, std::string& err
     char c = s[i];
     if (c == '&') {
       size_t used = decodeEntity(s, i, b.out);
-      if (used == 0) b.out.push_back('&');
-      else i += used - 1;
+      if (used == 0)
+        b.out.push_back('&');
+      else
+        i += used - 1;
       continue;
     }
     if (c != '<') {

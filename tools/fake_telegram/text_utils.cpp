@@ -1,4 +1,5 @@
-// Implementation of the string helpers declared in text_utils.hpp.
+// Implementation of the string helpers declared in text_utils.hpp (UTF-8 walking tolerates
+// invalid bytes by counting each as one character).
 #include "text_utils.hpp"
 
 #include <charconv>
@@ -32,8 +33,7 @@ std::string urlDecode(std::string_view s) {
     char c = s[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 &&
-               hexValue(s[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
       i += 2;
     } else {

@@ -28,7 +28,7 @@ bool isBlank(std::string_view s);
 
 std::optional<int64_t> parseInt64(std::string_view s);
 
-double unixTimeNow();     // seconds since the epoch with a fractional part
+double unixTimeNow();  // seconds since the epoch with a fractional part
 int64_t unixSecondsNow();
 
 }  // namespace botfn::fake_telegram

@@ -1,4 +1,5 @@
-// Implementation of update_builder.hpp.
+// Implementation of update_builder.hpp: JSON builders for users, chats, user messages and
+// callback-query identifiers.
 #include "update_builder.hpp"
 
 #include "text_utils.hpp"

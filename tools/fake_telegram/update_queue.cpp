@@ -1,8 +1,8 @@
 // Store operations on the per-bot update queue: queueing with allowed_updates filtering,
 // confirming by offset, and answering a pending getUpdates long poll.
-#include "store.hpp"
-
 #include <algorithm>
+
+#include "store.hpp"
 
 namespace botfn::fake_telegram {
 namespace {
@@ -16,8 +16,7 @@ std::string updateType(const Json& update) {
 
 bool isAllowed(const Json& allowed, const std::string& type) {
   if (!allowed.is_array() || allowed.empty()) {
-    return type != "chat_member" && type != "message_reaction" &&
-           type != "message_reaction_count";
+    return type != "chat_member" && type != "message_reaction" && type != "message_reaction_count";
   }
   return std::any_of(allowed.begin(), allowed.end(),
                      [&](const Json& t) { return t.is_string() && t.get<std::string>() == type; });
@@ -99,10 +98,10 @@ void Store::finishPoll(BotState& bot, Outbox& out, int errorCode, const std::str
   if (!bot.poll) return;
   PollWaiter waiter = std::move(*bot.poll);
   bot.poll.reset();
-  HttpReply reply = errorCode != 0 ? apiError(errorCode, description)
-                                   : apiOk(peekUpdates(bot, waiter.limit));
-  answerApiCall(bot, waiter.responder, "getUpdates", waiter.params, std::nullopt,
-                std::move(reply), out);
+  HttpReply reply =
+      errorCode != 0 ? apiError(errorCode, description) : apiOk(peekUpdates(bot, waiter.limit));
+  answerApiCall(bot, waiter.responder, "getUpdates", waiter.params, std::nullopt, std::move(reply),
+                out);
 }
 
 void Store::expirePoll(const std::string& token, uint64_t id, Outbox& out) {

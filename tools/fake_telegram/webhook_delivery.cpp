@@ -1,4 +1,5 @@
-// Implementation of webhook_delivery.hpp on top of the libcurl multi interface.
+// Implementation of webhook_delivery.hpp on top of the libcurl multi interface: job selection
+// under the store lock, transfers, and bookkeeping of attempts, stats and retry times.
 #include "webhook_delivery.hpp"
 
 #include <curl/curl.h>
@@ -70,7 +71,9 @@ WebhookDelivery::~WebhookDelivery() {
   curl_multi_cleanup(multi_);
 }
 
-void WebhookDelivery::start() { thread_ = std::thread([this] { loop(); }); }
+void WebhookDelivery::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void WebhookDelivery::stop() {
   stopping_ = true;
@@ -88,8 +91,9 @@ std::vector<std::unique_ptr<WebhookDelivery::Transfer>> WebhookDelivery::collect
   auto lock = store_.lock();
   for (BotState* bot : store_.bots()) {
     if (bot->webhook.url.empty()) continue;
-    int inFlight = static_cast<int>(std::count_if(bot->updates.begin(), bot->updates.end(),
-                                                  [](const QueuedUpdate& u) { return u.inFlight; }));
+    int inFlight =
+        static_cast<int>(std::count_if(bot->updates.begin(), bot->updates.end(),
+                                       [](const QueuedUpdate& u) { return u.inFlight; }));
     std::set<std::string> busyKeys;  // an earlier update of this key is not acknowledged yet
     for (QueuedUpdate& u : bot->updates) {
       if (busyKeys.count(u.orderKey) != 0) continue;
@@ -171,8 +175,9 @@ void WebhookDelivery::finishTransfer(void* easy, int curlCode) {
       hook.lastErrorMessage = record.error;
       if (queued != bot->updates.end()) {
         queued->inFlight = false;
-        int delay = t->retryAfter >= 0 ? t->retryAfter
-                                       : std::min(kMaxRetryDelaySeconds, 1 << std::min(attempt - 1, 4));
+        int delay = t->retryAfter >= 0
+                        ? t->retryAfter
+                        : std::min(kMaxRetryDelaySeconds, 1 << std::min(attempt - 1, 4));
         queued->nextAttempt = std::chrono::steady_clock::now() + std::chrono::seconds(delay);
       }
     }

@@ -57,10 +57,11 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
       s.bind(1, now - dedupe_window_s_);
       s.step();
     }
-    Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)");
+    Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)", Stmt::Cached{});
     Stmt insert(db,
                 "INSERT INTO inbound (bot, update_id, lane, kind, body, received_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                Stmt::Cached{});
     if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
     for (const auto& item : state->items) {
       sqlite3_reset(seen.get());
@@ -124,7 +125,7 @@ std::vector<QueueEntry> SqliteBus::lease(size_t max, std::chrono::milliseconds w
 
 void SqliteBus::ack(int64_t entry_id, std::function<void(Result<void>)> done) {
   db_.write(WriteJob{[entry_id](sqlite3* db) -> Result<void> {
-                       Stmt s(db, "DELETE FROM inbound WHERE id = ?1");
+                       Stmt s(db, "DELETE FROM inbound WHERE id = ?1", Stmt::Cached{});
                        s.bind(1, entry_id);
                        const int rc = s.step();
                        if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "ack"));

@@ -2,6 +2,7 @@
 #include "storage/sqlite/sqlite_db.hpp"
 
 #include <chrono>
+#include <map>
 #include <future>
 
 #include "core/log.hpp"
@@ -59,8 +60,51 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) {
   rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc_ != SQLITE_OK) stmt_ = nullptr;
 }
+
+namespace {
+// Per thread (in practice: the writer thread), per connection; finalized when the thread ends,
+// before its SqliteDb closes the connection.
+struct StatementCache {
+  std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*> statements;
+  ~StatementCache() {
+    for (auto& [key, stmt] : statements) sqlite3_finalize(stmt);
+  }
+};
+thread_local StatementCache t_statements;
+}  // namespace
+
+Stmt::Stmt(sqlite3* db, std::string_view sql, Cached) : cached_(true) {
+  auto key = std::make_pair(db, std::string(sql));
+  auto it = t_statements.statements.find(key);
+  if (it != t_statements.statements.end()) {
+    stmt_ = it->second;
+    return;
+  }
+  rc_ = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt_, nullptr);
+  if (rc_ != SQLITE_OK) {
+    stmt_ = nullptr;
+    return;
+  }
+  t_statements.statements.emplace(std::move(key), stmt_);
+}
+
 Stmt::~Stmt() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (cached_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
+
+Result<void> execCached(sqlite3* db, const char* sql) {
+  Stmt s(db, sql, Stmt::Cached{});
+  if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), sql));
+  const int rc = s.step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return tl::unexpected(sqliteError(db, rc, sql));
+  return {};
 }
 Stmt& Stmt::bindValue(int index, const SqlValue& value) {
   std::visit(
@@ -219,10 +263,10 @@ void SqliteDb::run() {
     const auto started = std::chrono::steady_clock::now();
     std::vector<Result<void>> results;
     results.reserve(batch.size());
-    Result<void> txn = exec(writer_, "BEGIN IMMEDIATE");
+    Result<void> txn = execCached(writer_, "BEGIN IMMEDIATE");
     if (txn) {
       for (auto& job : batch) {
-        (void)exec(writer_, "SAVEPOINT job");
+        (void)execCached(writer_, "SAVEPOINT job");
         Result<void> r;
         try {
           r = job.apply(writer_);
@@ -234,12 +278,12 @@ void SqliteDb::run() {
           txn = tl::unexpected(r.error());
           break;
         }
-        if (!r) (void)exec(writer_, "ROLLBACK TO job");
-        (void)exec(writer_, "RELEASE job");
+        if (!r) (void)execCached(writer_, "ROLLBACK TO job");
+        (void)execCached(writer_, "RELEASE job");
         results.push_back(std::move(r));
       }
       if (txn) {
-        txn = exec(writer_, "COMMIT");
+        txn = execCached(writer_, "COMMIT");
         if (!txn) {
           (void)exec(writer_, "ROLLBACK");
           Error e = txn.error();

@@ -83,6 +83,10 @@ Error sqliteError(sqlite3* db, int rc, std::string_view what);
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
+  // A statement prepared once per connection and thread, reset (not finalized) when this ends.
+  // For the writer thread's hot statements: preparing costs more than running them.
+  struct Cached {};
+  Stmt(sqlite3* db, std::string_view sql, Cached);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -103,7 +107,11 @@ class Stmt {
  private:
   sqlite3_stmt* stmt_ = nullptr;
   int rc_ = SQLITE_OK;
+  bool cached_ = false;
 };
+
+// Runs a parameterless statement through the statement cache (SAVEPOINT, RELEASE, BEGIN...).
+Result<void> execCached(sqlite3* db, const char* sql);
 
 // Runs one statement with SqlValue parameters ($N rewritten); returns rows for queries.
 Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement);

@@ -31,7 +31,8 @@ Result<void> applyCommit(sqlite3* db, const Commit& c) {
   {
     Stmt s(db,
            "INSERT INTO processed (bot, update_id, kind, handled, processed_at) "
-           "VALUES (?1, ?2, ?3, ?4, ?5)");
+           "VALUES (?1, ?2, ?3, ?4, ?5)",
+           Stmt::Cached{});
     if (s.ok()) s.bind(1, c.bot).bind(2, c.update_id).bind(3, c.kind).bind(4, int64_t{c.handled}).bind(5, nowSeconds());
     if (auto r = stepDone(db, s, "processed marker"); !r) return r;
   }
@@ -39,7 +40,8 @@ Result<void> applyCommit(sqlite3* db, const Commit& c) {
     Stmt s(db,
            "INSERT INTO conversations (bot, chat_id, user_id, state, data, updated_at) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (bot, chat_id, user_id) DO UPDATE SET "
-           "state = excluded.state, data = excluded.data, updated_at = excluded.updated_at");
+           "state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
+           Stmt::Cached{});
     const auto& k = *c.conversation_key;
     if (s.ok()) {
       s.bind(1, k.bot).bind(2, k.chat_id).bind(3, k.user_id).bind(4, c.conversation->state)
@@ -53,7 +55,8 @@ Result<void> applyCommit(sqlite3* db, const Commit& c) {
   for (const auto& m : c.outbox) {
     Stmt s(db,
            "INSERT INTO outbox (bot, lane, chat_id, method, params, handle, target_handle, "
-           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+           Stmt::Cached{});
     if (s.ok()) {
       s.bind(1, m.bot).bind(2, m.lane).bind(3, m.chat_id).bind(4, m.method).bind(5, m.params_json);
       m.handle.empty() ? s.bindNull(6) : s.bind(6, m.handle);
@@ -187,17 +190,17 @@ void SqliteStore::finishOutbox(int64_t id, OutboxResult result,
         using Kind = OutboxResult::Kind;
         if (result.kind == Kind::Sent) {
           Stmt s(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
-                     "result_message_id = ?2, error = NULL WHERE id = ?1");
+                     "result_message_id = ?2, error = NULL WHERE id = ?1", Stmt::Cached{});
           s.bind(1, id);
           result.message_id ? s.bind(2, *result.message_id) : s.bindNull(2);
           return stepDone(db, s, "outbox sent");
         }
         if (result.kind == Kind::Retry) {
-          Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1");
+          Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1", Stmt::Cached{});
           s.bind(1, id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
           return stepDone(db, s, "outbox retry");
         }
-        Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1");
+        Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1", Stmt::Cached{});
         s.bind(1, id).bind(2, result.error);
         return stepDone(db, s, "outbox failed");
       },

@@ -102,7 +102,9 @@ TEST_F(ControlApiTest, Injected429HasTelegramShapeAndHeader) {
       R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}})");
   EXPECT_EQ(r.headers["retry-after"], "7");
   EXPECT_EQ(send("after").status, 200);  // count was 1
-  EXPECT_EQ(calls("&method=sendMessage")["calls"][0]["status"], 429);
+  Json logged = calls("&method=sendMessage")["calls"][0];
+  EXPECT_EQ(logged["status"], 429);
+  EXPECT_EQ(logged["description"], "Too Many Requests: retry after 7");
 }
 
 TEST_F(ControlApiTest, Injected502AndDroppedConnection) {
