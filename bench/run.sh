@@ -120,13 +120,15 @@ echo "== 3. end to end: webhook -> queue -> Lua (demo app) -> commit -> sender -
 seq 100000 100999 | xargs -P 8 -I{} curl -s -o /dev/null -X POST "http://127.0.0.1:$fake_port/control/message" \
   -H 'Content-Type: application/json' -d "{\"token\":\"$token\",\"user_id\":{},\"text\":\"hi\"}"
 read -r e2e_port e2e_pid < <(start_botfn "" e2e)
-calls_now() { curl -s "http://127.0.0.1:$fake_port/control/calls?token=$token&since=0" | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin)["calls"] if c["method"]=="sendMessage"))'; }
+# Highest call sequence number at the fake: every Bot API call of this phase is a sendMessage
+# (the demo's reply), and the log keeps only the newest 20000 records, so count by seq.
+calls_now() { curl -s "http://127.0.0.1:$fake_port/control/calls?token=$token&since=${1:-0}&method=sendMessage" | python3 -c 'import json,sys; c=json.load(sys.stdin)["calls"]; print(max([x["seq"] for x in c] + [int(sys.argv[1])]))' "${1:-0}"; }
 sent0=$(calls_now); botfn_t0=$(cpu_ticks "$e2e_pid"); fake_t0=$(cpu_ticks "$fake_pid")
 depth0=$(metric "$e2e_port" botfn_queue_depth)
 t0=$(date +%s.%N)
 wrk -t2 -c64 -d"${secs}s" -s bench/webhook.lua "http://127.0.0.1:$e2e_port/tg/demo/webhook" >"$tmp/e2e-wrk.txt" 2>&1
 t1=$(date +%s.%N)
-sent1=$(calls_now); depth1=$(metric "$e2e_port" botfn_queue_depth)
+sent1=$(calls_now "$sent0"); depth1=$(metric "$e2e_port" botfn_queue_depth)
 botfn_t1=$(cpu_ticks "$e2e_pid"); fake_t1=$(cpu_ticks "$fake_pid")
 accepted=$(awk '/requests in/ {print $1}' "$tmp/e2e-wrk.txt")
 hz=$(getconf CLK_TCK)

@@ -18,6 +18,9 @@ struct WebhookBot {
   std::string name;
   std::string secret;    // "" = no secret (allowed with a start-up warning)
   std::string username;  // without '@', to recognise "/cmd@username"
+  // Counters resolved once by registerFunctions(): no label strings or registry lock per request.
+  std::map<int, std::atomic<uint64_t>*> status_counters;
+  std::atomic<uint64_t>* duplicates = nullptr;
 };
 
 struct FunctionContext {
@@ -28,10 +31,11 @@ struct FunctionContext {
   size_t max_backlog = 10000;
   // /readyz: "" when ready, otherwise the reason.
   std::function<std::string()> readiness;
+  Histogram* durable_latency = nullptr;  // request → durable, set by registerFunctions()
 };
 
 // Registers every endpoint (functions/registry.cpp is the one list).
-void registerFunctions(ingress::Router& router, std::shared_ptr<const FunctionContext> context);
+void registerFunctions(ingress::Router& router, std::shared_ptr<FunctionContext> context);
 
 // Individual functions, one file each.
 void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,

@@ -3,8 +3,17 @@
 
 namespace botfn::functions {
 
-void registerFunctions(ingress::Router& router, std::shared_ptr<const FunctionContext> context) {
-  auto bind = [context](auto fn) {
+void registerFunctions(ingress::Router& router, std::shared_ptr<FunctionContext> context) {
+  for (auto& [name, bot] : context->bots) {
+    for (int status : {200, 400, 401, 404, 413, 503}) {
+      bot.status_counters[status] = &context->metrics->counter(
+          "botfn_ingress_requests_total", "bot=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+    }
+    bot.duplicates = &context->metrics->counter("botfn_ingress_duplicates_total", "bot=\"" + name + "\"");
+  }
+  context->durable_latency = &context->metrics->histogram("botfn_ingress_durable_seconds");
+  std::shared_ptr<const FunctionContext> frozen = context;
+  auto bind = [context = frozen](auto fn) {
     return [context, fn](ingress::HttpRequest& req, ingress::Responder res) {
       fn(*context, req, std::move(res));
     };

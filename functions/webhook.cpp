@@ -5,10 +5,11 @@
 
 #include <chrono>
 
-#include "core/json_guard.hpp"
 #include "core/log.hpp"
+#include <nlohmann/json.hpp>
+
 #include "functions/function_context.hpp"
-#include "telegram/update.hpp"
+#include "telegram/update_envelope.hpp"
 
 namespace botfn::functions {
 namespace {
@@ -20,6 +21,12 @@ std::string errorBody(ErrorCode code) {
 }
 
 void count(const FunctionContext& ctx, const std::string& bot, int status) {
+  if (auto it = ctx.bots.find(bot); it != ctx.bots.end()) {
+    if (auto c = it->second.status_counters.find(status); c != it->second.status_counters.end()) {
+      c->second->fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
   ctx.metrics->counter("botfn_ingress_requests_total",
                        "bot=\"" + bot + "\",status=\"" + std::to_string(status) + "\"")++;
 }
@@ -50,36 +57,34 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   if (ctx.shutting_down->load()) {
     return refuse(ctx, bot_name, responder, ErrorCode::ShuttingDown, 5);
   }
-  if (!secretMatches(bot->second.secret, request.header("x-telegram-bot-api-secret-token"))) {
+  const auto secret = request.header("x-telegram-bot-api-secret-token");
+  if (!secretMatches(bot->second.secret, secret ? &*secret : nullptr)) {
     return refuse(ctx, bot_name, responder, ErrorCode::Unauthorized);
   }
-  auto json = parseJsonGuarded(request.body);
-  if (!json) return refuse(ctx, bot_name, responder, json.error().code);
-  auto update_id = telegram::updateIdOf(*json);
-  if (!update_id) return refuse(ctx, bot_name, responder, update_id.error().code);
+  // One SAX pass: validation (JSON, object, depth ≤ 64, integer update_id) plus kind and lane.
+  auto envelope = telegram::parseEnvelope(request.body);
+  if (!envelope) return refuse(ctx, bot_name, responder, envelope.error().code);
   if (ctx.bus->writeBacklog() >= ctx.max_backlog) {
     ctx.metrics->counter("botfn_ingress_backlog_refused_total", "bot=\"" + bot_name + "\"")++;
     return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
   }
-  const auto update = telegram::parseUpdate(*json, bot->second.username);
-  storage::InboundUpdate item{bot_name, *update_id, update.lane, update.kind,
-                              std::move(request.body)};
+  const int64_t update_id = envelope->update_id;
+  storage::InboundUpdate item{bot_name, update_id, std::move(envelope->lane),
+                              std::move(envelope->kind), std::move(request.body)};
   std::vector<storage::InboundUpdate> batch;
   batch.push_back(std::move(item));
   const FunctionContext* c = &ctx;
   const auto started = std::chrono::steady_clock::now();
   ctx.bus->push(std::move(batch), std::nullopt,
-                [c, bot_name, responder, id = *update_id, started](
+                [c, bot_name, responder, id = update_id, started](
                     Result<std::vector<storage::PushOutcome>> r) {
-                  c->metrics->histogram("botfn_ingress_durable_seconds")
-                      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                  c->durable_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
                   if (!r) {
                     log::get("ingress")->error("update {} not stored: {}", id, r.error().describe());
                     return refuse(*c, bot_name, responder, r.error().code, 1);
                   }
                   if (r->at(0) == storage::PushOutcome::Duplicate) {
-                    c->metrics->counter("botfn_ingress_duplicates_total",
-                                        "bot=\"" + bot_name + "\"")++;
+                    c->bots.at(bot_name).duplicates->fetch_add(1, std::memory_order_relaxed);
                   }
                   count(*c, bot_name, 200);
                   responder.send(200, R"({"ok":true})");

@@ -98,6 +98,22 @@ struct PeerGuard {
   size_t discarded = 0;
 };
 
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != static_cast<unsigned char>(b[i])) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> rawHeader(const void* native, std::string_view lowercase_name) {
+  const auto& raw = *static_cast<const std::unordered_map<std::string, Http::Header::Raw>*>(native);
+  for (const auto& [name, value] : raw) {
+    if (equalsIgnoreCase(name, lowercase_name)) return value.value();
+  }
+  return std::nullopt;
+}
+
 // Parses requests and runs routes: a plain Http::Handler driven by the outer guard.
 class InnerHandler final : public Http::Handler {
  public:
@@ -109,19 +125,10 @@ class InnerHandler final : public Http::Handler {
     request.method = Http::methodString(req.method());
     request.path = req.resource();
     request.body = req.body();
+    request.native = &req.headers().rawList();
+    request.native_lookup = &rawHeader;
     bool client_close = req.version() != Http::Version::Http11;
-    for (const auto& h : req.headers().rawList()) {
-      std::string name = h.first;
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (name == "connection") {
-        std::string v = h.second.value();
-        for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (v.find("close") != std::string::npos) client_close = true;
-        if (v.find("keep-alive") != std::string::npos) client_close = false;
-      }
-      request.headers.emplace_back(std::move(name), h.second.value());
-    }
-    // Typed headers (Connection, Content-Length...) are not in rawList in Pistache 0.0.5.
+    // Typed headers (Connection...) are not in rawList in Pistache 0.0.5.
     if (auto conn = req.headers().tryGet<Http::Header::Connection>()) {
       client_close = conn->control() == Http::ConnectionControl::Close;
     }
@@ -195,12 +202,19 @@ class GuardHandler final : public Http::Handler {
     }
     guard->pending += len;
     if (!guard->head_done) {
-      guard->head.append(buffer, std::min(len, size_t{16384} - std::min(guard->head.size(), size_t{16384})));
-      if (auto end = guard->head.find("\r\n\r\n"); end != std::string::npos) {
+      std::string_view chunk(buffer, len);
+      if (guard->head.empty() && chunk.find("\r\n\r\n") != std::string_view::npos) {
+        // The usual case: all headers arrived in this read; no copy needed.
         guard->head_done = true;
-        if (contentLength(guard->head.substr(0, end)) > shared_->max_body) return reject(peer, *guard);
-      } else if (guard->head.size() >= 16384) {
-        guard->head_done = true;  // oversized headers: let the parser's limit answer
+        if (contentLength(chunk.substr(0, chunk.find("\r\n\r\n"))) > shared_->max_body) return reject(peer, *guard);
+      } else {
+        guard->head.append(buffer, std::min(len, size_t{16384} - std::min(guard->head.size(), size_t{16384})));
+        if (auto end = guard->head.find("\r\n\r\n"); end != std::string::npos) {
+          guard->head_done = true;
+          if (contentLength(std::string_view(guard->head).substr(0, end)) > shared_->max_body) return reject(peer, *guard);
+        } else if (guard->head.size() >= 16384) {
+          guard->head_done = true;  // oversized headers: let the parser's limit answer
+        }
       }
     }
     if (guard->pending > shared_->max_body + 16384) return reject(peer, *guard);
@@ -208,12 +222,14 @@ class GuardHandler final : public Http::Handler {
   }
 
  private:
-  static size_t contentLength(const std::string& head) {
-    std::string lower = head;
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const auto pos = lower.find("\r\ncontent-length:");
-    if (pos == std::string::npos) return 0;
-    return std::strtoull(lower.c_str() + pos + 17, nullptr, 10);
+  static size_t contentLength(std::string_view head) {
+    static constexpr std::string_view kName = "\r\ncontent-length:";
+    for (size_t pos = head.find("\r\n"); pos != std::string_view::npos; pos = head.find("\r\n", pos + 2)) {
+      if (equalsIgnoreCase(head.substr(pos, kName.size()), kName)) {
+        return std::strtoull(std::string(head.substr(pos + kName.size(), 24)).c_str(), nullptr, 10);
+      }
+    }
+    return 0;
   }
 
   void reject(const std::shared_ptr<Tcp::Peer>& peer, PeerGuard& guard) {

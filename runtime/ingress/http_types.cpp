@@ -3,11 +3,11 @@
 
 namespace botfn::ingress {
 
-const std::string* HttpRequest::header(std::string_view name) const {
+std::optional<std::string> HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k == name) return &v;
+    if (k == name) return v;
   }
-  return nullptr;
+  return native_lookup ? native_lookup(native, name) : std::nullopt;
 }
 
 void Responder::send(HttpResponse response) const { sink_->send(std::move(response)); }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,8 +18,12 @@ struct HttpRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::vector<std::string> params;                           // values of :name segments, in order
+  // The server's own header store, searched in place (no per-request copies of every header);
+  // valid only while the route handler runs.
+  const void* native = nullptr;
+  std::optional<std::string> (*native_lookup)(const void* native, std::string_view lowercase_name) = nullptr;
 
-  const std::string* header(std::string_view lowercase_name) const;
+  std::optional<std::string> header(std::string_view lowercase_name) const;
 };
 
 struct HttpResponse {

@@ -1,5 +1,6 @@
 // Update parsing: kind detection, ordering lane, command entity parsing (UTF-16 offsets).
 #include "telegram/update.hpp"
+#include "telegram/update_envelope.hpp"
 
 #include <algorithm>
 #include <array>
@@ -168,13 +169,7 @@ Update parseUpdate(const nlohmann::json& update, std::string_view bot_username) 
       }
     }
   }
-  if (u.chat_id) {
-    u.lane = "c" + std::to_string(*u.chat_id);
-  } else if (u.user_id) {
-    u.lane = "u" + std::to_string(*u.user_id);
-  } else {
-    u.lane = "bot";
-  }
+  u.lane = laneOf(u.chat_id, u.user_id);
   return u;
 }
 

@@ -1,0 +1,130 @@
+// SAX handler that tracks the key path of the current value and keeps the few ids it needs.
+#include "telegram/update_envelope.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+namespace botfn::telegram {
+namespace {
+
+using json = nlohmann::json;
+
+class EnvelopeSax {
+ public:
+  explicit EnvelopeSax(int max_depth) : max_depth_(max_depth) {}
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t v) { return integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) {
+    return integer(v > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(v));
+  }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+
+  bool start_object(std::size_t) {
+    if (depth_ == 0) top_is_object_ = true;
+    return enter();
+  }
+  bool end_object() { return leave(); }
+  bool start_array(std::size_t) { return enter(); }  // a top-level array fails at the end
+
+  bool end_array() { return leave(); }
+
+  bool key(json::string_t& k) {
+    if (depth_ <= kTracked) keys_[static_cast<size_t>(depth_ - 1)] = k;
+    if (depth_ == 1 && k != "update_id" && envelope.kind.empty()) envelope.kind = k;
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    if (code_ == ErrorCode::Ok) code_ = ErrorCode::BadJson;
+    return false;
+  }
+
+  Envelope envelope;
+  ErrorCode code() const { return code_; }
+  bool topIsObject() const { return top_is_object_; }
+  bool hasUpdateId() const { return has_update_id_; }
+  bool updateIdWrongType() const { return update_id_wrong_type_; }
+
+ private:
+  static constexpr int kTracked = 4;  // callback_query.message.chat.id is 4 keys deep
+
+  bool enter() {
+    if (++depth_ > max_depth_) return fail(ErrorCode::TooDeep);
+    if (depth_ <= kTracked) keys_[static_cast<size_t>(depth_ - 1)].clear();
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  bool fail(ErrorCode code) {
+    code_ = code;
+    return false;
+  }
+  bool value() {
+    if (depth_ == 0) return fail(ErrorCode::NotAnObject);
+    if (depth_ == 1 && keys_[0] == "update_id") update_id_wrong_type_ = true;
+    return true;
+  }
+  bool integer(int64_t v) {
+    if (depth_ == 0) return fail(ErrorCode::NotAnObject);
+    if (depth_ == 1) {
+      if (keys_[0] == "update_id") {
+        envelope.update_id = v;
+        has_update_id_ = true;
+      }
+      return true;
+    }
+    if (envelope.kind.empty() || keys_[0] != envelope.kind) return true;
+    // Same rules as parseUpdate: the chat of the payload (for button presses, of their message),
+    // the sender (from, else user, else voter_chat).
+    if (depth_ == 3 && keys_[2] == "id") {
+      if (keys_[1] == "chat" && envelope.kind != "callback_query") envelope.chat_id = v;
+      if (keys_[1] == "from") from_ = v;
+      if (keys_[1] == "user") user_ = v;
+      if (keys_[1] == "voter_chat") voter_ = v;
+    } else if (depth_ == 4 && envelope.kind == "callback_query" && keys_[1] == "message" &&
+               keys_[2] == "chat" && keys_[3] == "id") {
+      envelope.chat_id = v;
+    }
+    envelope.user_id = from_ ? from_ : user_ ? user_ : voter_;
+    return true;
+  }
+
+  int max_depth_;
+  int depth_ = 0;
+  std::array<std::string, kTracked> keys_;
+  ErrorCode code_ = ErrorCode::Ok;
+  bool top_is_object_ = false;
+  bool has_update_id_ = false;
+  bool update_id_wrong_type_ = false;
+  std::optional<int64_t> from_, user_, voter_;
+};
+
+}  // namespace
+
+std::string laneOf(const std::optional<int64_t>& chat_id, const std::optional<int64_t>& user_id) {
+  if (chat_id) return "c" + std::to_string(*chat_id);
+  if (user_id) return "u" + std::to_string(*user_id);
+  return "bot";
+}
+
+Result<Envelope> parseEnvelope(std::string_view body, int max_depth) {
+  EnvelopeSax sax(max_depth);
+  const bool ok = json::sax_parse(body.begin(), body.end(), &sax, json::input_format_t::json, true);
+  if (!ok || sax.code() != ErrorCode::Ok) {
+    return fail(sax.code() == ErrorCode::Ok ? ErrorCode::BadJson : sax.code());
+  }
+  if (!sax.topIsObject()) return fail(ErrorCode::NotAnObject);
+  if (!sax.hasUpdateId() || sax.updateIdWrongType()) return fail(ErrorCode::MissingUpdateId);
+  Envelope e = std::move(sax.envelope);
+  e.lane = laneOf(e.chat_id, e.user_id);
+  return e;
+}
+
+}  // namespace botfn::telegram
