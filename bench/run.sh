@@ -6,6 +6,7 @@
 #  2. latency at a fixed rate (hey -q) at half of botfn's ingest rate, plus botfn's own histogram.
 #  3. end to end: botfn + the demo app + the C++ fake Bot API; sendMessage arrivals per second at
 #     the fake, queue depth at start and end, CPU seconds per update per process, Lua CPU per update.
+#  4. the same end-to-end load against the named peer, a grammY bot (bench/peers/grammy), side by side.
 # Usage: bench/run.sh [--smoke]   (BENCH_SECONDS, default 10; --smoke only checks that it all runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,7 +123,7 @@ seq 100000 100999 | xargs -P 8 -I{} curl -s -o /dev/null -X POST "http://127.0.0
 read -r e2e_port e2e_pid < <(start_botfn "" e2e)
 # Highest call sequence number at the fake: every Bot API call of this phase is a sendMessage
 # (the demo's reply), and the log keeps only the newest 20000 records, so count by seq.
-calls_now() { curl -s "http://127.0.0.1:$fake_port/control/calls?token=$token&since=${1:-0}&method=sendMessage" | python3 -c 'import json,sys; c=json.load(sys.stdin)["calls"]; print(max([x["seq"] for x in c] + [int(sys.argv[1])]))' "${1:-0}"; }
+calls_now() { curl -s "http://127.0.0.1:$fake_port/control/calls?token=${2:-$token}&since=${1:-0}&method=sendMessage" | python3 -c 'import json,sys; c=json.load(sys.stdin)["calls"]; print(max([x["seq"] for x in c] + [int(sys.argv[1])]))' "${1:-0}"; }
 sent0=$(calls_now); botfn_t0=$(cpu_ticks "$e2e_pid"); fake_t0=$(cpu_ticks "$fake_pid")
 depth0=$(metric "$e2e_port" botfn_queue_depth)
 t0=$(date +%s.%N)
@@ -140,5 +141,34 @@ awk -v s0="$sent0" -v s1="$sent1" -v t0="$t0" -v t1="$t1" -v d0="${depth0:-0}" -
   if (n > 0) printf "CPU per update: botfn %.1f us, fake %.1f us\n", 1e6 * (b1 - b0) / hz / n, 1e6 * (f1 - f0) / hz / n;
 }'
 curl -s "http://127.0.0.1:$e2e_port/metrics" | awk '/^botfn_lua_cpu_seconds_(sum|count)/ {v[$1]=$2} END { if (v["botfn_lua_cpu_seconds_count"] > 0) printf "Lua CPU per update (budgets on): %.2f us\n", 1e6 * v["botfn_lua_cpu_seconds_sum"] / v["botfn_lua_cpu_seconds_count"] }'
+echo
+echo "== 4. the same end-to-end load against a grammY bot (bench/peers/grammy) through the same fake"
+peer_dir=bench/peers/grammy
+if (( smoke )) && [[ ! -d $peer_dir/node_modules ]]; then
+  echo "skipped in smoke mode (run bench/run.sh to install and measure the peer)"
+elif ! command -v node >/dev/null; then
+  echo "skipped: node is not installed"
+else
+  [[ -d $peer_dir/node_modules ]] || (cd "$peer_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  gtoken="100003:grammy-bench-token"
+  curl -fsS -X POST "http://127.0.0.1:$fake_port/control/bots" -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$gtoken\",\"username\":\"demo_bot\"}" >/dev/null
+  seq 100000 100999 | xargs -P 8 -I{} curl -s -o /dev/null -X POST "http://127.0.0.1:$fake_port/control/message" \
+    -H 'Content-Type: application/json' -d "{\"token\":\"$gtoken\",\"user_id\":{},\"text\":\"hi\"}"
+  gport=$(free_port)
+  node "$peer_dir/bot.js" "$gport" "http://127.0.0.1:$fake_port" "$gtoken" >"$tmp/grammy.log" 2>&1 &
+  gpid=$!
+  pids+=($gpid)
+  wait_port "$gport"
+  g0=$(calls_now 0 "$gtoken"); gt0=$(cpu_ticks "$gpid"); gs=$(date +%s.%N)
+  wrk -t2 -c64 -d"${secs}s" -s bench/webhook.lua "http://127.0.0.1:$gport/" >"$tmp/g-wrk.txt" 2>&1
+  ge=$(date +%s.%N); g1=$(calls_now "$g0" "$gtoken"); gt1=$(cpu_ticks "$gpid")
+  awk -v s0="$g0" -v s1="$g1" -v t0="$gs" -v t1="$ge" -v c0="$gt0" -v c1="$gt1" -v hz="$(getconf CLK_TCK)" \
+      -v botfn_rate="$(awk -v s0="$sent0" -v s1="$sent1" -v t0="$t0" -v t1="$t1" 'BEGIN { print (s1 - s0) / (t1 - t0) }')" 'BEGIN {
+    n = s1 - s0; d = t1 - t0; r = n / d;
+    printf "grammY: sendMessage arrivals at the fake %d = %.0f/s; CPU per update %.1f us\n", n, r, n ? 1e6 * (c1 - c0) / hz / n : 0;
+    if (r > 0) printf "botfn / grammY end to end = %.2f\n", botfn_rate / r;
+  }'
+fi
 echo "reference (DESIGN figures, this box class): nginx ~100k, trivial Pistache 44-55k, OpenResty+Redis 22-36k, grammY e2e 3.3k-4.2k updates/s"
 if (( smoke )); then echo "bench smoke: ok"; fi

@@ -83,6 +83,7 @@ void OutboxSender::loop() {
 }
 
 void OutboxSender::sendRow(storage::OutboxRow row) {
+  log::TraceScope trace(std::to_string(row.message.update_id));
   telegram::BotApi* api = apis_(row.message.bot);
   if (!api) {
     return finish(row, {storage::OutboxResult::Kind::Failed, {}, "bot is not configured", {}},
@@ -100,6 +101,7 @@ void OutboxSender::sendRow(storage::OutboxRow row) {
   }
   const auto params = paramsOf(row, target);
   api->call(row.message.method, params, [this, row](telegram::ApiResponse r) {
+    log::TraceScope trace(std::to_string(row.message.update_id));
     using Kind = storage::OutboxResult::Kind;
     if (r.ok) {
       std::optional<int64_t> message_id;
@@ -130,6 +132,7 @@ void OutboxSender::sendRow(storage::OutboxRow row) {
 
 void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult result,
                           const char* label) {
+  log::get("sender")->debug("{} to chat {}: {}", row.message.method, row.message.chat_id, label);
   metrics_.counter("botfn_sends_total", "bot=\"" + row.message.bot + "\",method=\"" +
                                             row.message.method + "\",result=\"" + label + "\"")++;
   const std::string key = laneKey(row.message);

@@ -55,13 +55,13 @@ Result<void> applyCommit(sqlite3* db, const Commit& c) {
   for (const auto& m : c.outbox) {
     Stmt s(db,
            "INSERT INTO outbox (bot, lane, chat_id, method, params, handle, target_handle, "
-           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+           "created_at, update_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
            Stmt::Cached{});
     if (s.ok()) {
       s.bind(1, m.bot).bind(2, m.lane).bind(3, m.chat_id).bind(4, m.method).bind(5, m.params_json);
       m.handle.empty() ? s.bindNull(6) : s.bind(6, m.handle);
       m.target_handle.empty() ? s.bindNull(7) : s.bind(7, m.target_handle);
-      s.bind(8, nowSeconds());
+      s.bind(8, nowSeconds()).bind(9, c.update_id);
     }
     if (auto r = stepDone(db, s, "outbox"); !r) return r;
   }
@@ -163,7 +163,7 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit) {
   return db_.read([&](sqlite3* db) -> Result<std::vector<OutboxRow>> {
     Stmt s(db,
            "SELECT id, bot, lane, chat_id, method, params, COALESCE(handle, ''), "
-           "COALESCE(target_handle, ''), attempts, next_at FROM outbox WHERE state = 'pending' "
+           "COALESCE(target_handle, ''), attempts, next_at, update_id FROM outbox WHERE state = 'pending' "
            "ORDER BY id LIMIT ?1");
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "outbox"));
     s.bind(1, static_cast<int64_t>(limit));
@@ -173,7 +173,7 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit) {
       OutboxRow row;
       row.id = s.int64(0);
       row.message = OutboxMessage{s.text(1), s.text(2), s.int64(3), s.text(4),
-                                  s.text(5), s.text(6), s.text(7)};
+                                  s.text(5), s.text(6), s.text(7), s.int64(10)};
       row.attempts = static_cast<int>(s.int64(8));
       row.next_at_ms = s.int64(9);
       rows.push_back(std::move(row));

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   next_at           INTEGER NOT NULL DEFAULT 0,          -- unix ms
   result_message_id INTEGER,
   error             TEXT,
+  update_id         INTEGER NOT NULL DEFAULT 0,  -- the update that produced it: the log trace id
   created_at        INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, id);
