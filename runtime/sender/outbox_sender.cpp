@@ -56,29 +56,29 @@ void OutboxSender::loop() {
       woken_ = false;
     }
     if (stopping_ || options_.paused) continue;
-    {
-      std::lock_guard lock(mutex_);
-      finished_since_read_.clear();
-    }
-    auto rows = store_.pendingOutbox(1000);
+    // Only rows committed since the last read: each row is read once, never re-scanned.
+    auto rows = store_.pendingOutbox(2000, last_read_id_);
     if (!rows) {
       log->error("outbox read failed: {}", rows.error().describe());
       continue;
     }
-    std::set<std::string> seen_lanes;
-    const int64_t now = nowMillis();
-    for (auto& row : *rows) {
-      const std::string key = laneKey(row.message);
-      if (!seen_lanes.insert(key).second) continue;  // only the head of each lane
-      if (row.next_at_ms > now) continue;            // the lane waits for its retry
-      {
-        std::lock_guard lock(mutex_);
-        if (busy_lanes_.count(key) || finished_since_read_.count(row.id)) continue;
+    std::vector<storage::OutboxRow> ready;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& row : *rows) {
+        last_read_id_ = std::max(last_read_id_, row.id);
+        lanes_[laneKey(row.message)].push_back(std::move(row));
+      }
+      if (rows->size() == 2000) woken_ = true;  // more to read
+      const int64_t now = nowMillis();
+      for (const auto& [key, queue] : lanes_) {
+        if (queue.empty() || busy_lanes_.count(key) || queue.front().next_at_ms > now) continue;
         busy_lanes_.insert(key);
         ++in_flight_;
+        ready.push_back(queue.front());
       }
-      sendRow(std::move(row));
     }
+    for (auto& row : ready) sendRow(std::move(row));
   }
 }
 
@@ -136,12 +136,23 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
   metrics_.counter("botfn_sends_total", "bot=\"" + row.message.bot + "\",method=\"" +
                                             row.message.method + "\",result=\"" + label + "\"")++;
   const std::string key = laneKey(row.message);
-  store_.finishOutbox(row.id, std::move(result), [this, key, id = row.id](Result<void> r) {
+  const auto kind = result.kind;
+  const auto retry_at = nowMillis() + result.retry_in.count();
+  store_.finishOutbox(row.id, std::move(result), [this, key, id = row.id, kind, retry_at](Result<void> r) {
     if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
     {
       std::lock_guard lock(mutex_);
       busy_lanes_.erase(key);
-      finished_since_read_.insert(id);
+      auto lane = lanes_.find(key);
+      if (r && lane != lanes_.end() && !lane->second.empty() && lane->second.front().id == id) {
+        if (kind == storage::OutboxResult::Kind::Retry) {
+          lane->second.front().attempts++;
+          lane->second.front().next_at_ms = retry_at;
+        } else {
+          lane->second.pop_front();
+          if (lane->second.empty()) lanes_.erase(lane);
+        }
+      }
       --in_flight_;
       woken_ = true;
     }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -48,8 +49,10 @@ class OutboxSender {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::set<std::string> busy_lanes_;
-  // Rows finished since the last outbox read: that read may still list them as pending.
-  std::set<int64_t> finished_since_read_;
+  // Pending rows per lane, read from the store once each (ids after last_read_id_); the head of
+  // a lane is in flight or waiting for its retry time.
+  std::map<std::string, std::deque<storage::OutboxRow>> lanes_;
+  int64_t last_read_id_ = 0;
   size_t in_flight_ = 0;
   bool woken_ = false;
   std::atomic<bool> stopping_{false};

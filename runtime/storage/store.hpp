@@ -29,7 +29,9 @@ class Store {
   virtual Result<int> migrateApp(const std::string& app, const std::filesystem::path& dir) = 0;
 
   // Outbox, drained by the sender.
-  virtual Result<std::vector<OutboxRow>> pendingOutbox(size_t limit) = 0;
+  // Pending rows in id order, only those with id > after_id (the sender reads each row once).
+  // Ids must grow in commit order (one writer on SQLite).
+  virtual Result<std::vector<OutboxRow>> pendingOutbox(size_t limit, int64_t after_id = 0) = 0;
   virtual void finishOutbox(int64_t id, OutboxResult result,
                             std::function<void(Result<void>)> done) = 0;
   virtual Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) = 0;

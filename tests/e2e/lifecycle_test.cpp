@@ -91,7 +91,7 @@ TEST(LifecycleTest, FullStorageAnswers503AndKeepsServing) {
   StackOptions o;
   o.app = "testbot";
   o.webhook = false;
-  o.toml_extra = "[storage]\nmax_page_count = 60\n";
+  o.toml_extra = "[storage]\nmax_page_count = 60\n[dispatch]\npaused = true\n";  // nothing drains
   Stack s(o);
   const std::string pad(3000, 'p');
   int got_503 = 0;

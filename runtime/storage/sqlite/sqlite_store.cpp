@@ -159,14 +159,14 @@ Result<int> SqliteStore::migrateApp(const std::string& app, const std::filesyste
   return applied;
 }
 
-Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit) {
+Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit, int64_t after_id) {
   return db_.read([&](sqlite3* db) -> Result<std::vector<OutboxRow>> {
     Stmt s(db,
            "SELECT id, bot, lane, chat_id, method, params, COALESCE(handle, ''), "
-           "COALESCE(target_handle, ''), attempts, next_at, update_id FROM outbox WHERE state = 'pending' "
-           "ORDER BY id LIMIT ?1");
+           "COALESCE(target_handle, ''), attempts, next_at, update_id FROM outbox "
+           "WHERE state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1");
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "outbox"));
-    s.bind(1, static_cast<int64_t>(limit));
+    s.bind(1, static_cast<int64_t>(limit)).bind(2, after_id);
     std::vector<OutboxRow> rows;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
