@@ -3,6 +3,9 @@
 
 #include <openssl/rand.h>
 
+#include <atomic>
+#include <cstdio>
+
 namespace botfn::effects {
 namespace {
 
@@ -31,15 +34,24 @@ storage::ConversationKey conversationKeyOf(const std::string& bot, const telegra
 }
 
 std::string newHandle() {
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "h";
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  // 48 random bits drawn once per process + a counter: unique across restarts and instances,
+  // without a CSPRNG call per message.
+  static const std::string prefix = [] {
+    unsigned char bytes[6];  // 48 random bits
+    RAND_bytes(bytes, sizeof bytes);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "h";
+    for (unsigned char b : bytes) {
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    }
+    return out;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  char suffix[13];  // 48-bit counter: no wrap in a process's lifetime
+  std::snprintf(suffix, sizeof suffix, "%012llx",
+                static_cast<unsigned long long>(counter.fetch_add(1) & 0xffffffffffffULL));
+  return prefix + suffix;
 }
 
 storage::Commit buildCommit(const RunInput& input, Effects effects) {

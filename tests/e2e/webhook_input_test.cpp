@@ -132,6 +132,49 @@ TEST(WebhookInputTest, FiveMegabyteBodyGetsOne413AndTheConnectionCloses) {
   EXPECT_EQ(s.metric("botfn_http_rejected_total{reason=\"body_too_large\"}"), 1);
 }
 
+std::string readSome(int fd, std::chrono::seconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count()), 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  const ssize_t n = recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+TEST(WebhookInputTest, Http11ClientsGetKeepAlive) {
+  Stack s(quiet());
+  int fd = connectTo(s.port());
+  ASSERT_GE(fd, 0);
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < 2; ++i) {  // the same connection serves a second request
+    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    const std::string response = readSome(fd, seconds(5));
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+    EXPECT_NE(response.find("Connection: Keep-Alive"), std::string::npos) << response;
+  }
+  close(fd);
+  fd = connectTo(s.port());
+  const std::string closing = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  send(fd, closing.data(), closing.size(), MSG_NOSIGNAL);
+  EXPECT_NE(readSome(fd, seconds(5)).find("Connection: Close"), std::string::npos);
+  close(fd);
+}
+
+TEST(WebhookInputTest, SlowHeadersTimeOut) {
+  StackOptions o = quiet();
+  o.toml_extra = "[server]\nheader_timeout_s = 1\nbody_timeout_s = 1\n";
+  Stack s(o);
+  int fd = connectTo(s.port());
+  ASSERT_GE(fd, 0);
+  const std::string partial = "POST /tg/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+  const auto started = std::chrono::steady_clock::now();
+  const std::string response = readSome(fd, seconds(10));  // 408, or the connection closed
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(8)) << response;
+  if (!response.empty()) EXPECT_EQ(response.rfind("HTTP/1.1 408", 0), 0u) << response;
+  close(fd);
+  EXPECT_EQ(s.postUpdate(userMessage(4, 10, "still serving").dump()).status, 200);
+}
+
 TEST(WebhookInputTest, EveryCorpusUpdateIsHandledWithoutDeadLetters) {
   StackOptions o = quiet();
   o.app = "demo";
