@@ -7,6 +7,7 @@
 #  3. end to end: botfn + the demo app + the C++ fake Bot API; sendMessage arrivals per second at
 #     the fake, queue depth at start and end, CPU seconds per update per process, Lua CPU per update.
 #  4. the same end-to-end load against the named peer, a grammY bot (bench/peers/grammy), side by side.
+#  5. Lua CPU per update on one idle worker VM (bench/lua_update_bench.cpp), budgets on.
 # Usage: bench/run.sh [--smoke]   (BENCH_SECONDS, default 10; --smoke only checks that it all runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -169,6 +170,11 @@ else
     printf "grammY: sendMessage arrivals at the fake %d = %.0f/s; CPU per update %.1f us\n", n, r, n ? 1e6 * (c1 - c0) / hz / n : 0;
     if (r > 0) printf "botfn / grammY end to end = %.2f\n", botfn_rate / r;
   }'
+fi
+echo
+echo "== 5. Lua cost per update on one worker VM, nothing else running (budgets on)"
+if [[ -x build/bench/lua_update_bench ]]; then
+  build/bench/lua_update_bench "$(( smoke ? 2000 : 20000 ))"
 fi
 echo "reference (DESIGN figures, this box class): nginx ~100k, trivial Pistache 44-55k, OpenResty+Redis 22-36k, grammY e2e 3.3k-4.2k updates/s"
 if (( smoke )); then echo "bench smoke: ok"; fi

@@ -46,7 +46,9 @@ class Executor {
   virtual ~Executor() = default;
   // Runs the update; done is called exactly once on the worker thread (possibly later, after
   // suspended I/O). Several runs may be in progress at once (different lanes).
-  virtual void run(RunInput input, std::function<void(RunOutcome)> done) = 0;
+  // The input stays owned by the caller's job (shared, so retries reuse it without copying the
+  // update's JSON).
+  virtual void run(std::shared_ptr<const RunInput> input, std::function<void(RunOutcome)> done) = 0;
   virtual size_t active() const = 0;
 };
 

@@ -12,7 +12,7 @@ struct Dispatcher::Job {
   storage::QueueEntry entry;
   Worker* worker = nullptr;
   int attempt = 1;
-  effects::RunInput input;
+  std::shared_ptr<effects::RunInput> input = std::make_shared<effects::RunInput>();
 };
 
 Dispatcher::Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
@@ -113,25 +113,25 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
     effects::RunInput input;
     input.bot = bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
     input.entry = e;
-    job->input = std::move(input);
-    return commitAndFinish(job, effects::buildSkipCommit(job->input), "unroutable");
+    *job->input = std::move(input);
+    return commitAndFinish(job, effects::buildSkipCommit(*job->input), "unroutable");
   }
-  job->input.bot = bot;
-  job->input.entry = e;
-  job->input.update = telegram::parseUpdate(*json, bot->username);
-  job->input.update_json = std::move(*json);
+  job->input->bot = bot;
+  job->input->entry = e;
+  job->input->update = telegram::parseUpdate(*json, bot->username);
+  job->input->update_json = std::move(*json);
   auto conversation =
-      store_.loadConversation(effects::conversationKeyOf(bot->name, job->input.update));
+      store_.loadConversation(effects::conversationKeyOf(bot->name, job->input->update));
   if (!conversation) {
     log::get("flow")->error("conversation not loaded: {}", conversation.error().describe());
     return onOutcome(job, effects::RunOutcome{false, {}, conversation.error(), ""});
   }
-  job->input.conversation = std::move(*conversation);
+  job->input->conversation = std::move(*conversation);
   runJob(job);
 }
 
 void Dispatcher::runJob(std::shared_ptr<Job> job) {
-  job->input.attempt = job->attempt;
+  job->input->attempt = job->attempt;
   job->worker->executor().run(job->input, [this, job](effects::RunOutcome outcome) {
     onOutcome(job, std::move(outcome));
   });
@@ -143,10 +143,10 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
   if (outcome.ok) {
     if (!outcome.effects.handled) {
       metrics_.counter("botfn_updates_unhandled_total",
-                       "bot=\"" + bot + "\",kind=\"" + job->input.update.kind + "\"")++;
+                       "bot=\"" + bot + "\",kind=\"" + job->input->update.kind + "\"")++;
     }
     const char* label = outcome.effects.handled ? "handled" : "unhandled";
-    return commitAndFinish(job, effects::buildCommit(job->input, std::move(outcome.effects)), label);
+    return commitAndFinish(job, effects::buildCommit(*job->input, std::move(outcome.effects)), label);
   }
   metrics_.counter("botfn_update_failures_total",
                    "bot=\"" + bot + "\",code=\"" + std::string(outcome.error.name()) + "\"")++;
@@ -164,7 +164,7 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
   log::get("flow")->error("update {} dead-lettered after {} attempts: {}", job->entry.update_id,
                           job->attempt, outcome.error.describe());
   commitAndFinish(job,
-                  effects::buildDeadLetterCommit(job->input, outcome.error, outcome.traceback,
+                  effects::buildDeadLetterCommit(*job->input, outcome.error, outcome.traceback,
                                                  job->attempt),
                   "dead_letter");
 }

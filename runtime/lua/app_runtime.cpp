@@ -118,13 +118,14 @@ class LuaExecutor final : public effects::Executor {
     apps_.clear();
   }
 
-  void run(effects::RunInput input, std::function<void(effects::RunOutcome)> done) override {
+  void run(std::shared_ptr<const effects::RunInput> input,
+           std::function<void(effects::RunOutcome)> done) override {
     if (runs_.empty() && vm_->needsRecycle()) {
       apps_.clear();
       vm_ = newVm(options_);
       services_.metrics->counter("botfn_lua_vm_recycled_total")++;
     }
-    auto app = appFor(input.bot->app);
+    auto app = appFor(input->bot->app);
     if (!app) {
       return done(effects::RunOutcome{false, {}, Error{ErrorCode::LuaSyntax, app.error()}, app.error()});
     }
@@ -132,10 +133,10 @@ class LuaExecutor final : public effects::Executor {
     Run* r = run.get();
     r->input = std::move(input);
     r->done = std::move(done);
-    r->state.input = &r->input;
+    r->state.input = r->input.get();
     r->state.app = &(*app)->instance;
     r->state.services = &services_;
-    r->state.lang = languageOf(**app, r->input.update.language_code);
+    r->state.lang = languageOf(**app, r->input->update.language_code);
     r->state.deadline = std::chrono::steady_clock::now() + options_.update_deadline;
     const auto& handle = (*app)->instance.handle;
     const auto& app_table = (*app)->instance.app;
@@ -159,7 +160,7 @@ class LuaExecutor final : public effects::Executor {
 
  private:
   struct Run {
-    effects::RunInput input;
+    std::shared_ptr<const effects::RunInput> input;
     RunState state;
     std::unique_ptr<Coroutine> co;
     void* ctx_box = nullptr;
@@ -181,7 +182,7 @@ class LuaExecutor final : public effects::Executor {
   }
 
   void step(Run* r, const PushFn& push) {
-    log::TraceScope trace(std::to_string(r->input.entry.update_id));
+    log::TraceScope trace(std::to_string(r->input->entry.update_id));
     if (std::chrono::steady_clock::now() > r->state.deadline) {
       return fail(r, ErrorCode::LuaDeadline, "update exceeded lua.update_deadline", "");
     }
@@ -259,7 +260,7 @@ class LuaExecutor final : public effects::Executor {
         lua_pop(L, 1);
         return fail(r, ErrorCode::LuaRuntime, msg, "");
       }
-      if (json != r->input.conversation.data_json) st.effects.data_json = std::move(json);
+      if (json != r->input->conversation.data_json) st.effects.data_json = std::move(json);
     }
     services_.metrics->counter("botfn_lua_runs_total", "app=\"" + st.app->name + "\",result=\"ok\"")++;
     effects::RunOutcome outcome{true, std::move(st.effects), {}, ""};

@@ -29,15 +29,15 @@ struct Recorder {
 class ScriptedExecutor final : public effects::Executor {
  public:
   ScriptedExecutor(effects::Post post, Recorder& rec) : post_(std::move(post)), rec_(rec) {}
-  void run(effects::RunInput input, std::function<void(effects::RunOutcome)> done) override {
-    const std::string lane = input.update.lane;
+  void run(std::shared_ptr<const effects::RunInput> input, std::function<void(effects::RunOutcome)> done) override {
+    const std::string lane = input->update.lane;
     {
       std::lock_guard lock(rec_.mutex);
-      rec_.started.emplace_back(lane, input.entry.update_id);
+      rec_.started.emplace_back(lane, input->entry.update_id);
       rec_.max_parallel_same_lane = std::max(rec_.max_parallel_same_lane, ++rec_.running[lane]);
       rec_.max_parallel_total = std::max(rec_.max_parallel_total, ++rec_.total_running);
     }
-    const bool fail = input.update.text == "fail";
+    const bool fail = input->update.text == "fail";
     std::thread([this, lane, fail, done = std::move(done)]() mutable {
       std::this_thread::sleep_for(20ms);
       post_([this, lane, fail, done = std::move(done)] {

@@ -92,7 +92,7 @@ class AppRuntimeTest : public ::testing::Test {
     in.entry.update_id = in.update.update_id;
     in.conversation = std::move(conv);
     std::promise<effects::RunOutcome> p;
-    worker_->post([&] { worker_->executor().run(in, [&](effects::RunOutcome o) { p.set_value(std::move(o)); }); });
+    worker_->post([&] { worker_->executor().run(std::make_shared<const effects::RunInput>(in), [&](effects::RunOutcome o) { p.set_value(std::move(o)); }); });
     return p.get_future().get();
   }
   // Runs twice; both runs must record the same effects.
