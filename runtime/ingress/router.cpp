@@ -21,10 +21,25 @@ void Router::add(std::string method, std::string pattern, RouteHandler handler) 
   routes_.push_back(Route{std::move(method), split(pattern), std::move(handler)});
 }
 
+// Segments as views into the path: no allocation per request.
+std::vector<std::string_view> splitViews(std::string_view path) {
+  std::vector<std::string_view> out;
+  out.reserve(4);
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
 Router::Match Router::find(HttpRequest& request, const RouteHandler** handler) const {
   std::string_view path = request.path;
   if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-  const auto segments = split(path);
+  const auto segments = splitViews(path);
   bool path_matched = false;
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
@@ -32,7 +47,7 @@ Router::Match Router::find(HttpRequest& request, const RouteHandler** handler) c
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       if (!route.segments[i].empty() && route.segments[i][0] == ':') {
-        params.push_back(segments[i]);
+        params.emplace_back(segments[i]);
       } else {
         ok = route.segments[i] == segments[i];
       }

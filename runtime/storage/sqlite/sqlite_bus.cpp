@@ -63,7 +63,7 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 Stmt::Cached{});
     if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
-    for (const auto& item : state->items) {
+    for (auto& item : state->items) {
       sqlite3_reset(seen.get());
       seen.bind(1, item.bot).bind(2, item.update_id).bind(3, now);
       int rc = seen.step();
@@ -78,8 +78,9 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
       rc = insert.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "enqueue"));
       state->outcomes.push_back(PushOutcome::Enqueued);
+      // The body moves into the in-memory entry: the bus keeps no other copy.
       state->entries.push_back(QueueEntry{sqlite3_last_insert_rowid(db), item.bot,
-                                          item.update_id, item.lane, item.kind, item.body});
+                                          item.update_id, item.lane, item.kind, std::move(item.body)});
     }
     if (state->cursor) {
       Stmt s(db,
