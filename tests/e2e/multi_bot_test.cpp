@@ -2,6 +2,11 @@
 // `botfn webhook set|info|delete`), and polling that deletes an active webhook on 409.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
 #include "stack.hpp"
 
 namespace botfn::e2e {
@@ -90,6 +95,41 @@ TEST(MultiBotTest, PollingDeletesAnActiveWebhook) {
   s.say(63, "after webhook");
   ASSERT_TRUE(waitUntil([&] { return s.lastText(63) == "echo after webhook"; }, seconds(15))) << s.logs();
   EXPECT_GE(s.metric("botfn_poll_errors_total{bot=\"demo\",code=\"409\"}"), 1);
+}
+
+TEST(MultiBotTest, SecondPollerConflictIsBackedOffAndNothingIsLost) {
+  StackOptions o;
+  o.app = "testbot";
+  o.polling = true;
+  Stack s(o);
+  // A second instance polling the same bot (its own database): Telegram answers the older
+  // getUpdates with 409; both must keep running and back off instead of spinning.
+  const auto second_dir = s.dir() / "second";
+  std::filesystem::create_directories(second_dir);
+  std::string config = readFile(s.dir() / "botfn.toml");
+  const std::string first_db = (s.dir() / "db.sqlite").string();
+  config.replace(config.find(first_db), first_db.size(), (second_dir / "db.sqlite").string());
+  { std::ofstream(second_dir / "botfn.toml") << config; }
+  Process second({BOTFN_BIN, "poll", "--config", (second_dir / "botfn.toml").string(), "--port-file",
+                  (second_dir / "port").string()},
+                 {{"E2E_BOT_TOKEN", s.token()}, {"E2E_BOT_SECRET", "e2e_Secret-123"}}, s.dir() / "logs", "second");
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(second_dir / "port"); }, seconds(20))) << second.stderrText();
+  const int second_port = std::stoi(readFile(second_dir / "port"));
+  auto conflicts = [&] {
+    auto r = s.request("GET", "http://127.0.0.1:" + std::to_string(second_port) + "/metrics");
+    const bool in_second = r.body.find("botfn_poll_errors_total{bot=\"demo\",code=\"409\"}") != std::string::npos;
+    return in_second || s.metric("botfn_poll_errors_total{bot=\"demo\",code=\"409\"}") >= 1;
+  };
+  ASSERT_TRUE(waitUntil(conflicts, seconds(20)));
+  s.say(64, "one of us");
+  ASSERT_TRUE(waitUntil([&] { return s.lastText(64) == "echo one of us"; }, seconds(30)));
+  EXPECT_TRUE(s.botfn().running());
+  EXPECT_TRUE(second.running());
+  // Backing off, not spinning: far fewer getUpdates calls than a tight loop would make.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_LT(s.calls("getUpdates").size(), 200u);
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(seconds(15)), 0);
 }
 
 }  // namespace
