@@ -93,7 +93,8 @@ int serve(const Config& c, const ServeOptions& options) {
     return 2;
   }
 
-  auto http = net::makeCurlHttpClient({"out"});
+  auto http = net::makeCurlHttpClient({"out"});      // Bot API calls of the sender
+  auto lua_http = net::makeCurlHttpClient({"lua"});  // http.request of scripts (aborted on a stuck drain)
   auto poll_http = net::makeCurlHttpClient({"poll"});
   std::map<std::string, std::unique_ptr<telegram::BotApi>> apis;
   std::map<std::string, std::unique_ptr<telegram::BotApi>> poll_apis;
@@ -124,7 +125,7 @@ int serve(const Config& c, const ServeOptions& options) {
       return 2;
     }
   }
-  auto factory = lua::makeExecutorFactory(lua_options, lua::HostServices{st.store.get(), http.get(), &metrics});
+  auto factory = lua::makeExecutorFactory(lua_options, lua::HostServices{st.store.get(), lua_http.get(), &metrics});
 
   flow::DispatcherOptions dispatch_options;
   dispatch_options.workers = c.lua_workers;
@@ -205,9 +206,23 @@ int serve(const Config& c, const ServeOptions& options) {
   shutting_down = true;
   poll_http->abortAll();
   for (auto& p : pollers) p->stop();
-  const bool drained = dispatcher.stop(deadline);
+  bool drained = dispatcher.stop(deadline);
+  if (!drained) {
+    // Runs still suspended on outbound HTTP: fail those calls so the runs end (their updates stay
+    // queued and run again after the restart).
+    lua_http->abortAll();
+    drained = dispatcher.stop(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
   const bool sent = sender.stop(deadline);
-  if (!drained || !sent) log->warn("shutdown grace ended with work in flight; it stays queued");
+  if (!drained || !sent) {
+    log->warn("shutdown grace ended with work in flight; it stays queued for the next start");
+  }
+  if (!drained) {
+    // A worker still holds a run: tearing the pipeline down under it is not safe, and every
+    // update is durable, so leave at once.
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    _exit(0);
+  }
   // Pistache's shutdown can hang while clients hold connections open: bound it.
   auto stopped = std::async(std::launch::async, [&server] { server->shutdown(); });
   if (stopped.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {

@@ -211,6 +211,11 @@ class LuaExecutor final : public effects::Executor {
     r->state.pending_http.reset();
     services_.http->send(std::move(req), [this, r](Result<net::HttpResponse> res) {
       post_([this, r, res = std::move(res)]() mutable {
+        if (!res && res.error().code == ErrorCode::ShuttingDown) {
+          // Aborted by a shutdown: end the run without resuming the script, so the update stays
+          // queued and runs again, whole, after the restart.
+          return fail(r, ErrorCode::ShuttingDown, "http.request aborted by shutdown", "");
+        }
         step(r, [res = std::move(res)](lua_State* L) {
           if (!res) {
             lua_pushnil(L);

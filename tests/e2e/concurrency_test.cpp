@@ -2,6 +2,7 @@
 // ten chats does not delay an eleventh chat's reply (2 workers; the calls are held open).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -94,6 +95,26 @@ TEST(ConcurrencyTest, SlowCallsInTenChatsDoNotDelayAnEleventh) {
     EXPECT_TRUE(waitUntil([&] { return s.lastText(1100 + chat) == "slow done 200 ok"; }, seconds(15)))
         << chat << " " << s.lastText(1100 + chat);
   }
+}
+
+TEST(ConcurrencyTest, ShutdownDuringASlowCallExitsCleanlyAndTheUpdateRunsAgainLater) {
+  auto slow = std::make_unique<HoldingServer>();
+  StackOptions o;
+  o.app = "testbot";
+  o.toml_extra = "shutdown_grace_s = 1\n";
+  Stack s(o);
+  const std::string url = "http://127.0.0.1:" + std::to_string(slow->port()) + "/hold";
+  s.say(1300, "/slow " + url);
+  ASSERT_TRUE(waitUntil([&] { return slow->held() == 1; }, seconds(15)));
+  const auto started = std::chrono::steady_clock::now();
+  s.botfn().signal(SIGTERM);
+  EXPECT_EQ(s.botfn().wait(seconds(15)), 0) << s.logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(6));
+  EXPECT_EQ(s.sql("SELECT count(*) FROM inbound"), "1");  // still queued, nothing committed
+  EXPECT_EQ(s.sql("SELECT count(*) FROM processed"), "0");
+  slow->release();
+  s.startBotfn();
+  ASSERT_TRUE(waitUntil([&] { return s.lastText(1300) == "slow done 200 ok"; }, seconds(15))) << s.logs();
 }
 
 TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {

@@ -107,6 +107,11 @@ void Stack::writeConfig() {
     section(current).push_back(line);
   }
   std::ofstream out(dir_ / "botfn.toml");
+  for (const auto& [name, lines] : sections) {  // top-level keys must precede every [table]
+    if (name.empty()) {
+      for (const auto& l : lines) out << l << "\n";
+    }
+  }
   for (const auto& [name, lines] : sections) {
     if (name.empty()) continue;
     out << "[" << name << "]\n";
