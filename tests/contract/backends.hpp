@@ -24,11 +24,11 @@ class SqliteBackend {
     close();
     std::filesystem::remove_all(dir_);
   }
-  void open(int64_t max_page_count = 0) {
+  void open(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
     db_ = std::make_unique<sqlite::SqliteDb>(sqlite::SqliteOptions{dir_ / "db.sqlite", max_page_count, 2}, metrics_);
     if (!sqlite::applySystemSchema(*db_)) throw std::runtime_error("schema");
     store_ = std::make_unique<sqlite::SqliteStore>(*db_);
-    bus_ = std::make_unique<sqlite::SqliteBus>(*db_, 3600);
+    bus_ = std::make_unique<sqlite::SqliteBus>(*db_, dedupe_window_s);
     if (!bus_->recover()) throw std::runtime_error("recover");
   }
   void close() {
@@ -36,9 +36,9 @@ class SqliteBackend {
     store_.reset();
     db_.reset();
   }
-  void reopen(int64_t max_page_count = 0) {
+  void reopen(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
     close();
-    open(max_page_count);
+    open(max_page_count, dedupe_window_s);
   }
   Store& store() { return *store_; }
   Bus& bus() { return *bus_; }

@@ -2,6 +2,8 @@
 // polling offsets stored with their batch.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "backends.hpp"
 
 namespace botfn::storage::contract {
@@ -83,6 +85,25 @@ TYPED_TEST(BusContract, PollOffsetIsStoredWithItsBatch) {
   EXPECT_EQ(**this->bus().pollOffset("b"), 12);
   this->backend.reopen();
   EXPECT_EQ(**this->bus().pollOffset("b"), 12);
+}
+
+TYPED_TEST(BusContract, OldProcessedMarkersArePrunedUnlessTheirEntryIsQueued) {
+  this->push({this->item(1), this->item(2)});
+  auto leased = this->bus().lease(10, std::chrono::milliseconds(100));
+  ASSERT_EQ(leased.size(), 2u);
+  for (int64_t id : {1, 2}) {
+    Commit c;
+    c.bot = "b";
+    c.update_id = id;
+    c.kind = "message";
+    ASSERT_TRUE(await<Result<void>>([&](auto done) { this->backend.store().commit(c, done); }));
+  }
+  this->ack(leased[0].id);  // update 1 is done; update 2 is committed but not yet acked
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  this->backend.reopen(0, /*dedupe_window_s=*/0);
+  this->push({this->item(3)});  // the first push of a bus prunes
+  EXPECT_FALSE(*this->backend.store().isProcessed("b", 1));
+  EXPECT_TRUE(*this->backend.store().isProcessed("b", 2));  // its redelivery must still be skipped
 }
 
 }  // namespace

@@ -56,6 +56,13 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
       Stmt s(db, "DELETE FROM seen_updates WHERE seen_at < ?1");
       s.bind(1, now - dedupe_window_s_);
       s.step();
+      // Processed markers only matter while their entry could be redelivered (still in inbound)
+      // or repeated by Telegram (inside the dedupe window); older ones would only grow the file.
+      Stmt p(db,
+             "DELETE FROM processed WHERE processed_at < ?1 AND NOT EXISTS (SELECT 1 FROM inbound i "
+             "WHERE i.bot = processed.bot AND i.update_id = processed.update_id)");
+      p.bind(1, now - dedupe_window_s_);
+      p.step();
     }
     Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)", Stmt::Cached{});
     Stmt insert(db,

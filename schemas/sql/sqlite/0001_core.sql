@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS processed (
   processed_at INTEGER NOT NULL,
   PRIMARY KEY (bot, update_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS processed_age ON processed (processed_at);
 
 CREATE TABLE IF NOT EXISTS conversations (
   bot        TEXT    NOT NULL,
