@@ -197,7 +197,7 @@ int serve(const Config& c, const ServeOptions& options) {
           *poll_apis[name], *st.bus, metrics));
       pollers.back()->start();
     } else if (!bot.webhook_url.empty()) {
-      webhookCommand(c, "set", name, "");
+      webhookCommand(c, "set", name, "", /*print=*/false);  // serve never writes to stdout
     }
   }
 
@@ -253,7 +253,7 @@ int check(const Config& c) {
 }
 
 int webhookCommand(const Config& c, const std::string& action, const std::string& bot_name,
-                   const std::string& url) {
+                   const std::string& url, bool print) {
   registerSecrets(c);
   auto http = net::makeCurlHttpClient({"cli"});
   int rc = 0;
@@ -273,10 +273,13 @@ int webhookCommand(const Config& c, const std::string& action, const std::string
       r = api.callSync("getWebhookInfo", nlohmann::json::object());
     }
     if (r.ok) {
-      std::printf("%s: %s\n", name.c_str(), r.result.dump().c_str());
+      if (print) std::printf("%s: %s\n", name.c_str(), r.result.dump().c_str());
+      log::get("app")->info("bot {}: {} webhook: {}", name, action, r.result.dump());
     } else {
-      std::fprintf(stderr, "%s: %s failed: %d %s\n", name.c_str(), action.c_str(), r.error_code,
-                   log::redact(r.description).c_str());
+      if (print) {
+        std::fprintf(stderr, "%s: %s failed: %d %s\n", name.c_str(), action.c_str(), r.error_code,
+                     log::redact(r.description).c_str());
+      }
       log::get("app")->error("bot {}: {} webhook failed: {} {}", name, action, r.error_code, r.description);
       rc = 1;
     }

@@ -20,8 +20,9 @@ int serve(const Config& config, const ServeOptions& options);
 // One-shot commands.
 int migrate(const Config& config);
 int check(const Config& config);
+// print: the CLI prints results; serve only logs them.
 int webhookCommand(const Config& config, const std::string& action, const std::string& bot,
-                   const std::string& url);
+                   const std::string& url, bool print = true);
 int dlqList(const Config& config, size_t limit);
 
 }  // namespace botfn::app
