@@ -3,25 +3,8 @@
 
 namespace botfn::ingress {
 namespace {
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-}  // namespace
 
-void Router::add(std::string method, std::string pattern, RouteHandler handler) {
-  routes_.push_back(Route{std::move(method), split(pattern), std::move(handler)});
-}
-
-// Segments as views into the path: no allocation per request.
+// Segments as views into the path: no string copies per request.
 std::vector<std::string_view> splitViews(std::string_view path) {
   std::vector<std::string_view> out;
   out.reserve(4);
@@ -34,6 +17,14 @@ std::vector<std::string_view> splitViews(std::string_view path) {
     i = j;
   }
   return out;
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, RouteHandler handler) {
+  std::vector<std::string> segments;
+  for (auto v : splitViews(pattern)) segments.emplace_back(v);
+  routes_.push_back(Route{std::move(method), std::move(segments), std::move(handler)});
 }
 
 Router::Match Router::find(HttpRequest& request, const RouteHandler** handler) const {
