@@ -207,15 +207,18 @@ void Dispatcher::finishJob(const std::shared_ptr<Job>& job) {
   job->worker->load--;
   {
     std::lock_guard lock(mutex_);
-    --in_flight_;
     auto it = lanes_.find(job->lane_key);
     if (it != lanes_.end()) {
       it->second.running = false;
       if (it->second.entries.empty()) lanes_.erase(it);
     }
   }
-  idle_cv_.notify_all();
+  // The lane's next update is scheduled before this one stops counting as in flight, so stop()
+  // cannot return (and the dispatcher be destroyed) while this function still runs.
   scheduleLane(job->lane_key);
+  std::lock_guard lock(mutex_);
+  --in_flight_;
+  idle_cv_.notify_all();  // under the lock: the waiter resumes only after we are done
 }
 
 }  // namespace botfn::flow

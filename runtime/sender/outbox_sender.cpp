@@ -155,8 +155,8 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
       }
       --in_flight_;
       woken_ = true;
+      cv_.notify_all();  // under the lock: stop() may destroy us as soon as it sees 0 in flight
     }
-    cv_.notify_all();
   });
 }
 

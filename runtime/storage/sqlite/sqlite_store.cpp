@@ -113,9 +113,9 @@ void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) 
   auto shared = std::make_shared<Commit>(std::move(commit));
   db_.write(WriteJob{[shared](sqlite3* db) { return applyCommit(db, *shared); },
                      [this, shared, done = std::move(done)](Result<void> r) {
-                       const bool wake = r && !shared->outbox.empty();
-                       done(std::move(r));
-                       if (wake) {
+                       // Wake the sender before answering: done() may release the last owner
+                       // of this store (nothing may touch `this` after it).
+                       if (r && !shared->outbox.empty()) {
                          std::function<void()> listener;
                          {
                            std::lock_guard lock(listener_mutex_);
@@ -123,6 +123,7 @@ void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) 
                          }
                          if (listener) listener();
                        }
+                       done(std::move(r));
                      }});
 }
 
