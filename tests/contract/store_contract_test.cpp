@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "backends.hpp"
+#include "sqlite_backend.hpp"
 
 namespace botfn::storage::contract {
 namespace {

@@ -26,16 +26,7 @@ size_t appendBody(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t appendHeader(char* data, size_t size, size_t count, void* user) {
-  std::string line(data, size * count);
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    value.erase(value.find_last_not_of("\r\n ") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
-  }
+  addHeaderLine(std::string_view(data, size * count), *static_cast<std::map<std::string, std::string>*>(user));
   return size * count;
 }
 
@@ -189,6 +180,17 @@ Json FakeTelegram::userSays(int64_t userId, const std::string& text) const {
                                      {"first_name", "Ann"},
                                      {"username", "ann"}})
       .json();
+}
+
+void addHeaderLine(std::string_view line, std::map<std::string, std::string>& headers) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string value(line.substr(colon + 1));
+  value.erase(0, value.find_first_not_of(' '));
+  value.erase(value.find_last_not_of("\r\n ") + 1);
+  headers[name] = value;
 }
 
 }  // namespace botfn::fake_telegram::testing

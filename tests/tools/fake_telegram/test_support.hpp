@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace botfn::fake_telegram::testing {
@@ -27,6 +28,9 @@ HttpResponse httpRequest(const std::string& method, const std::string& url,
                          const std::string& body = "", const std::string& contentType = "",
                          long timeoutMs = 15000);
 std::string urlEncode(const std::string& text);
+
+// "Name: value\r\n" → headers[lower-case name] = value (trimmed); other lines are ignored.
+void addHeaderLine(std::string_view line, std::map<std::string, std::string>& headers);
 
 // Polls pred every 10 ms until it is true or the deadline passes.
 bool waitUntil(const std::function<bool()>& pred,

@@ -100,15 +100,7 @@ void WebhookReceiver::serve(int fd) {
   while (pos < head.size()) {
     size_t end = head.find("\r\n", pos);
     if (end == std::string::npos) end = head.size();
-    std::string line = head.substr(pos, end - pos);
-    size_t colon = line.find(':');
-    if (colon != std::string::npos) {
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      std::string value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(' '));
-      request.headers[name] = value;
-    }
+    addHeaderLine(std::string_view(head).substr(pos, end - pos), request.headers);
     pos = end + 2;
   }
   request.body = data.substr(headerEnd + 4, contentLength);

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "storage/sqlite/sqlite_backend.hpp"
+#include "sqlite_backend.hpp"
 
 namespace botfn::flow {
 namespace {
@@ -64,21 +64,11 @@ class ScriptedExecutor final : public effects::Executor {
 class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("botfn_dispatch_" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir_);
-    db_ = std::make_unique<storage::sqlite::SqliteDb>(storage::sqlite::SqliteOptions{dir_ / "db", 0, 2}, metrics_);
-    ASSERT_TRUE(storage::sqlite::applySystemSchema(*db_));
-    store_ = std::make_unique<storage::sqlite::SqliteStore>(*db_);
-    bus_ = std::make_unique<storage::sqlite::SqliteBus>(*db_, 3600);
+    store_ = &backend_.sqliteStore();
+    bus_ = &backend_.sqliteBus();
     profile_ = std::make_shared<effects::BotProfile>(effects::BotProfile{"b", "app", "bot", {}, ""});
   }
-  void TearDown() override {
-    dispatcher_.reset();
-    bus_.reset();
-    store_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { dispatcher_.reset(); }
   void start(DispatcherOptions options) {
     dispatcher_ = std::make_unique<Dispatcher>(
         options, *bus_, *store_,
@@ -104,11 +94,10 @@ class DispatcherTest : public ::testing::Test {
     return false;
   }
 
-  Metrics metrics_;
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::sqlite::SqliteDb> db_;
-  std::unique_ptr<storage::sqlite::SqliteStore> store_;
-  std::unique_ptr<storage::sqlite::SqliteBus> bus_;
+  storage::contract::SqliteBackend backend_;
+  Metrics& metrics_ = backend_.metrics();
+  storage::sqlite::SqliteStore* store_ = nullptr;
+  storage::sqlite::SqliteBus* bus_ = nullptr;
   std::shared_ptr<effects::BotProfile> profile_;
   std::unique_ptr<Dispatcher> dispatcher_;
   Recorder rec_;

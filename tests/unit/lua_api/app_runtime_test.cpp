@@ -12,7 +12,7 @@
 #include <random>
 
 #include "flow/worker.hpp"
-#include "storage/sqlite/sqlite_backend.hpp"
+#include "sqlite_backend.hpp"
 
 namespace botfn::lua {
 namespace {
@@ -66,21 +66,16 @@ class AppRuntimeTest : public ::testing::Test {
     std::ofstream(dir_ / "scripts/apps/t/main.lua") << kApp;
     std::ofstream(dir_ / "scripts/apps/t/i18n/en.lua") << "return { ask = 'Your name?', hello = 'Hello, {name}!' }";
     std::ofstream(dir_ / "scripts/apps/t/i18n/ru.lua") << "return { ask = 'Как вас зовут?' }";
-    db_ = std::make_unique<storage::sqlite::SqliteDb>(storage::sqlite::SqliteOptions{dir_ / "db", 0, 2}, metrics_);
-    ASSERT_TRUE(storage::sqlite::applySystemSchema(*db_));
-    store_ = std::make_unique<storage::sqlite::SqliteStore>(*db_);
-    ASSERT_TRUE(db_->writeSync([](sqlite3* c) { return storage::sqlite::exec(c, "CREATE TABLE people (id INTEGER, name TEXT)"); }));
+    ASSERT_TRUE(backend_.db().writeSync([](sqlite3* c) { return storage::sqlite::exec(c, "CREATE TABLE people (id INTEGER, name TEXT)"); }));
     options_.scripts_dir = dir_ / "scripts";
     options_.cpu_budget = std::chrono::milliseconds(100);
-    auto factory = makeExecutorFactory(options_, HostServices{store_.get(), nullptr, &metrics_});
+    auto factory = makeExecutorFactory(options_, HostServices{&backend_.store(), nullptr, &metrics_});
     worker_ = std::make_unique<flow::Worker>(0, factory, 8 << 20);
     profile_ = std::make_shared<effects::BotProfile>(
         effects::BotProfile{"demo", "t", "demo_bot", nlohmann::json{{"greeting", "hey"}}, "oops"});
   }
   void TearDown() override {
     worker_.reset();
-    store_.reset();
-    db_.reset();
     fs::remove_all(dir_);
   }
 
@@ -119,11 +114,10 @@ class AppRuntimeTest : public ::testing::Test {
   }
   static nlohmann::json params(const storage::OutboxMessage& m) { return nlohmann::json::parse(m.params_json); }
 
-  Metrics metrics_;
+  storage::contract::SqliteBackend backend_;
+  Metrics& metrics_ = backend_.metrics();
   fs::path dir_;
   AppRuntimeOptions options_;
-  std::unique_ptr<storage::sqlite::SqliteDb> db_;
-  std::unique_ptr<storage::sqlite::SqliteStore> store_;
   std::unique_ptr<flow::Worker> worker_;
   std::shared_ptr<effects::BotProfile> profile_;
 };

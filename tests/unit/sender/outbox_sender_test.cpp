@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "storage/sqlite/sqlite_backend.hpp"
+#include "sqlite_backend.hpp"
 
 namespace botfn::sender {
 namespace {
@@ -53,11 +53,7 @@ class ScriptedHttp final : public net::HttpClient {
 class OutboxSenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("botfn_sender_" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir_);
-    db_ = std::make_unique<storage::sqlite::SqliteDb>(storage::sqlite::SqliteOptions{dir_ / "db", 0, 2}, metrics_);
-    ASSERT_TRUE(storage::sqlite::applySystemSchema(*db_));
-    store_ = std::make_unique<storage::sqlite::SqliteStore>(*db_);
+    store_ = &backend_.store();
     api_ = std::make_unique<telegram::BotApi>(http_, "http://fake", "1:T");
     http_.answer = [this](const nlohmann::json&, const std::string&) {
       return std::make_pair(200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
@@ -66,9 +62,6 @@ class OutboxSenderTest : public ::testing::Test {
   void TearDown() override {
     sender_.reset();
     while (http_.inFlight() > 0) std::this_thread::sleep_for(1ms);
-    store_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void commit(int64_t update_id, std::vector<storage::OutboxMessage> outbox) {
     storage::Commit c;
@@ -101,10 +94,9 @@ class OutboxSenderTest : public ::testing::Test {
     return false;
   }
 
-  Metrics metrics_;
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::sqlite::SqliteDb> db_;
-  std::unique_ptr<storage::sqlite::SqliteStore> store_;
+  storage::contract::SqliteBackend backend_;
+  Metrics& metrics_ = backend_.metrics();
+  storage::Store* store_ = nullptr;
   ScriptedHttp http_;
   std::unique_ptr<telegram::BotApi> api_;
   std::unique_ptr<OutboxSender> sender_;

@@ -1,5 +1,6 @@
-// The backends every contract suite runs against. A backend fixture owns a fresh, empty
-// Store + Bus pair and can reopen them over the same data (restart tests).
+// A fresh, empty embedded backend in a temp dir for tests: the SqliteDb, its Store and Bus, and
+// reopen() over the same data (restart tests). The contract suites run against it; unit tests of
+// stages that need real storage (dispatcher, sender, Lua runtime) use it too.
 #pragma once
 
 #include <filesystem>
@@ -42,6 +43,10 @@ class SqliteBackend {
   }
   Store& store() { return *store_; }
   Bus& bus() { return *bus_; }
+  sqlite::SqliteStore& sqliteStore() { return *store_; }
+  sqlite::SqliteBus& sqliteBus() { return *bus_; }
+  sqlite::SqliteDb& db() { return *db_; }
+  Metrics& metrics() { return metrics_; }
   std::filesystem::path dir() const { return dir_; }
 
  private:
