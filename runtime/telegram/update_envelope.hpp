@@ -1,7 +1,7 @@
-// The webhook's fast path: one SAX pass over the raw body that validates it (JSON, an object,
-// nesting ≤ 64, an integer update_id) and extracts only what the queue needs — the kind and the
-// ordering lane — without building a DOM. parseUpdate() (update.hpp) does the full parse later,
-// on a worker; tests keep both agreeing on every captured update.
+// The webhook's fast path: validates the raw body (JSON, an object, nesting ≤ 64, an integer
+// update_id) and extracts only what the queue needs — the kind and the ordering lane.
+// parseUpdate() (update.hpp) does the full parse later, on a worker; tests keep all three readers
+// agreeing on every captured update and on hostile bodies.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,10 @@ struct Envelope {
 };
 
 // Errors: BadJson, NotAnObject, TooDeep, MissingUpdateId.
+// simdjson first; whatever it refuses goes to the reference reader, which decides.
 Result<Envelope> parseEnvelope(std::string_view body, int max_depth = 64);
+// One nlohmann SAX pass without a DOM: the rules' reference, and the fallback of parseEnvelope.
+Result<Envelope> parseEnvelopeReference(std::string_view body, int max_depth = 64);
 
 // "c<chat>", else "u<user>", else "bot": shared with parseUpdate so both agree.
 std::string laneOf(const std::optional<int64_t>& chat_id, const std::optional<int64_t>& user_id);
