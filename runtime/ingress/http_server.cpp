@@ -1,6 +1,8 @@
-// Pistache adapter. Two Pistache 0.0.5 behaviours are worked around here:
-// - it answers "Connection: Close" by default while keeping the socket open (3x slower for
-//   keep-alive clients), so every answer states keep-alive explicitly unless the client asked to close;
+// Pistache adapter. Pistache parses requests; answers are serialized here and written raw. Two
+// Pistache 0.0.5 behaviours are worked around:
+// - its ResponseWriter answers "Connection: Close" by default while keeping the socket open (3x
+//   slower for keep-alive clients) and drops untyped headers, so every answer states keep-alive
+//   explicitly unless the client asked to close;
 // - after its own 413 it keeps parsing the rest of the oversized body as new requests, so bodies
 //   are measured before Pistache sees them and an oversized request gets one 413 and a closed socket.
 #include "ingress/http_server.hpp"
@@ -39,21 +41,6 @@ struct Shared {
   size_t max_body;
 };
 
-// Pistache 0.0.5 writes only typed headers (raw ones are dropped), so every extra header of a
-// response (Retry-After...) travels as one of these.
-class NamedHeader final : public Http::Header::Header {
- public:
-  NamedHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void parse(const std::string& data) override { value_ = data; }
-  void write(std::ostream& os) const override { os << value_; }
-  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
-
- private:
-  std::string name_;
-  std::string value_;
-};
-
 // Pistache queues writes to the reactor loop, so the socket may only be half-closed once the
 // write completed (closing at once would drop the response).
 void halfCloseAfter(Async::Promise<ssize_t>& sent, std::shared_ptr<Tcp::Peer> peer) {
@@ -61,31 +48,55 @@ void halfCloseAfter(Async::Promise<ssize_t>& sent, std::shared_ptr<Tcp::Peer> pe
             [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
 }
 
+// The whole response in one buffer. Written by hand rather than through Pistache's
+// ResponseWriter: that one builds header objects and an ostream per answer on whichever thread
+// answers (for webhooks: the storage writer, once per update), and it drops untyped headers.
+std::string serializeResponse(Http::Version version, const HttpResponse& r, bool close) {
+  std::string out;
+  out.reserve(160 + r.body.size());
+  out += Http::versionString(version);
+  out += ' ';
+  out += std::to_string(r.status);
+  out += ' ';
+  out += Http::codeString(static_cast<Http::Code>(r.status));
+  out += close ? "\r\nConnection: Close" : "\r\nConnection: Keep-Alive";
+  out += "\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  for (const auto& [name, value] : r.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  out += "\r\n\r\n";
+  out += r.body;
+  return out;
+}
+
 class PistacheSink final : public Responder::Sink {
  public:
-  PistacheSink(Http::ResponseWriter writer, bool keep_alive)
-      : writer_(std::move(writer)), keep_alive_(keep_alive) {}
+  PistacheSink(std::weak_ptr<Tcp::Peer> peer, Http::Version version, bool keep_alive)
+      : peer_(std::move(peer)), version_(version), keep_alive_(keep_alive) {}
   void send(HttpResponse r) override {
     if (sent_.exchange(true)) return;
+    auto peer = peer_.lock();
+    if (!peer) return;  // the client went away before its answer was ready
     try {
-      auto& headers = writer_.headers();
       const bool close = r.close || !keep_alive_;
-      // Pistache pre-sets "Connection: Close" and add() never replaces an existing header.
-      headers.remove<Http::Header::Connection>();
-      headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
-                                                  : Http::ConnectionControl::KeepAlive);
-      for (auto& [k, v] : r.headers) headers.add(std::make_shared<NamedHeader>(k, v));
-      auto mime = Http::Mime::MediaType::fromString(r.content_type);
-      auto peer = writer_.getPeer();
-      auto sent = writer_.send(static_cast<Http::Code>(r.status), r.body, mime);
-      if (close && peer) halfCloseAfter(sent, peer);
+      std::string bytes = serializeResponse(version_, r, close);
+      const size_t size = bytes.size();
+      auto sent = peer->send(RawBuffer(std::move(bytes), size));
+      if (close) halfCloseAfter(sent, peer);
     } catch (const std::exception& e) {
       log::get("ingress")->warn("response not delivered: {}", e.what());
     }
   }
 
  private:
-  Http::ResponseWriter writer_;
+  std::weak_ptr<Tcp::Peer> peer_;
+  Http::Version version_;
   bool keep_alive_;
   std::atomic<bool> sent_{false};
 };
@@ -139,7 +150,7 @@ class InnerHandler final : public Http::Handler {
         g->head_done = false;
       }
     }
-    Responder responder(std::make_shared<PistacheSink>(std::move(writer), !client_close));
+    Responder responder(std::make_shared<PistacheSink>(writer.getPeer(), req.version(), !client_close));
     if (request.body.size() > shared_->max_body) {
       HttpResponse r;
       r.status = 413;
