@@ -2,12 +2,14 @@
 // commit and its queue ack share one writer and one transaction.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 
 #include "storage/bus.hpp"
+#include "storage/sqlite/coalesced_writes.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/store.hpp"
 
@@ -49,7 +51,10 @@ class SqliteBus final : public Bus {
 
   void push(std::vector<InboundUpdate> items, std::optional<PollCursor> cursor,
             std::function<void(Result<std::vector<PushOutcome>>)> done) override;
-  size_t writeBacklog() const override { return db_.backlog(); }
+  // Updates not yet durable plus the writer's other queued jobs.
+  size_t writeBacklog() const override {
+    return waiting_updates_.load(std::memory_order_relaxed) + db_.backlog();
+  }
   std::vector<QueueEntry> lease(size_t max, std::chrono::milliseconds wait) override;
   void ack(int64_t entry_id, std::function<void(Result<void>)> done) override;
   size_t depth() const override;
@@ -57,16 +62,35 @@ class SqliteBus final : public Bus {
   Result<std::optional<int64_t>> pollOffset(const std::string& bot) override;
 
  private:
+  struct Push {
+    std::vector<InboundUpdate> items;
+    std::optional<PollCursor> cursor;
+    std::function<void(Result<std::vector<PushOutcome>>)> done;
+    std::vector<PushOutcome> outcomes;  // filled by applyPushes
+    std::vector<QueueEntry> entries;
+  };
+  struct Ack {
+    int64_t entry_id;
+    std::function<void(Result<void>)> done;
+  };
+  Result<void> applyPushes(sqlite3* db, std::vector<Push>& pushes);
+  void finishPushes(Result<void> r, std::vector<Push>& pushes);
+  static Result<void> applyAcks(sqlite3* db, std::vector<Ack>& acks);
+  void finishAcks(Result<void> r, std::vector<Ack>& acks);
   void enqueueReady(std::vector<QueueEntry> entries);
 
   SqliteDb& db_;
   int64_t dedupe_window_s_;
+  std::atomic<size_t> waiting_updates_{0};
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<QueueEntry> ready_;
   size_t leased_ = 0;
   uint64_t wake_generation_ = 0;
-  int64_t last_prune_ = 0;
+  int64_t last_prune_ = 0;  // writer thread only
+  // Last: their jobs call back into the members above.
+  CoalescedWrites<Push> pushes_;
+  CoalescedWrites<Ack> acks_;
 };
 
 }  // namespace botfn::storage::sqlite

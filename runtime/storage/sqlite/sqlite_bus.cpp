@@ -14,7 +14,12 @@ int64_t nowSeconds() {
 }  // namespace
 
 SqliteBus::SqliteBus(SqliteDb& db, int64_t dedupe_window_s)
-    : db_(db), dedupe_window_s_(dedupe_window_s) {}
+    : db_(db),
+      dedupe_window_s_(dedupe_window_s),
+      pushes_(db, [this](sqlite3* sql, std::vector<Push>& pushes) { return applyPushes(sql, pushes); },
+              [this](Result<void> r, std::vector<Push>& pushes) { finishPushes(std::move(r), pushes); }),
+      acks_(db, [](sqlite3* sql, std::vector<Ack>& acks) { return applyAcks(sql, acks); },
+            [this](Result<void> r, std::vector<Ack>& acks) { finishAcks(std::move(r), acks); }) {}
 
 Result<void> SqliteBus::recover() {
   auto entries = db_.read([&](sqlite3* db) -> Result<std::vector<QueueEntry>> {
@@ -33,50 +38,41 @@ Result<void> SqliteBus::recover() {
 
 void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor> cursor,
                      std::function<void(Result<std::vector<PushOutcome>>)> done) {
-  struct State {
-    std::vector<InboundUpdate> items;
-    std::optional<PollCursor> cursor;
-    std::vector<PushOutcome> outcomes;
-    std::vector<QueueEntry> entries;
-  };
-  auto state = std::make_shared<State>(State{std::move(items), std::move(cursor), {}, {}});
+  waiting_updates_.fetch_add(items.size(), std::memory_order_relaxed);
+  pushes_.add(Push{std::move(items), std::move(cursor), std::move(done), {}, {}});
+}
+
+Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   const int64_t now = nowSeconds();
-  bool prune = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (now - last_prune_ > 60) {
-      last_prune_ = now;
-      prune = true;
-    }
+  if (now - last_prune_ > 60) {  // writer thread only
+    last_prune_ = now;
+    Stmt s(db, "DELETE FROM seen_updates WHERE seen_at < ?1");
+    s.bind(1, now - dedupe_window_s_);
+    s.step();
+    // Processed markers only matter while their entry could be redelivered (still in inbound)
+    // or repeated by Telegram (inside the dedupe window); older ones would only grow the file.
+    Stmt p(db,
+           "DELETE FROM processed WHERE processed_at < ?1 AND NOT EXISTS (SELECT 1 FROM inbound i "
+           "WHERE i.bot = processed.bot AND i.update_id = processed.update_id)");
+    p.bind(1, now - dedupe_window_s_);
+    p.step();
   }
-  auto apply = [this, state, now, prune](sqlite3* db) -> Result<void> {
-    state->outcomes.clear();
-    state->entries.clear();
-    if (prune) {
-      Stmt s(db, "DELETE FROM seen_updates WHERE seen_at < ?1");
-      s.bind(1, now - dedupe_window_s_);
-      s.step();
-      // Processed markers only matter while their entry could be redelivered (still in inbound)
-      // or repeated by Telegram (inside the dedupe window); older ones would only grow the file.
-      Stmt p(db,
-             "DELETE FROM processed WHERE processed_at < ?1 AND NOT EXISTS (SELECT 1 FROM inbound i "
-             "WHERE i.bot = processed.bot AND i.update_id = processed.update_id)");
-      p.bind(1, now - dedupe_window_s_);
-      p.step();
-    }
-    Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)", Stmt::Cached{});
-    Stmt insert(db,
-                "INSERT INTO inbound (bot, update_id, lane, kind, body, received_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                Stmt::Cached{});
-    if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
-    for (auto& item : state->items) {
+  Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)", Stmt::Cached{});
+  Stmt insert(db,
+              "INSERT INTO inbound (bot, update_id, lane, kind, body, received_at) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+              Stmt::Cached{});
+  if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
+  for (auto& push : pushes) {
+    push.outcomes.clear();
+    push.entries.clear();
+    for (auto& item : push.items) {
       sqlite3_reset(seen.get());
       seen.bind(1, item.bot).bind(2, item.update_id).bind(3, now);
       int rc = seen.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "dedupe"));
       if (sqlite3_changes(db) == 0) {
-        state->outcomes.push_back(PushOutcome::Duplicate);
+        push.outcomes.push_back(PushOutcome::Duplicate);
         continue;
       }
       sqlite3_reset(insert.get());
@@ -84,29 +80,39 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
           .bind(5, item.body).bind(6, now);
       rc = insert.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "enqueue"));
-      state->outcomes.push_back(PushOutcome::Enqueued);
+      push.outcomes.push_back(PushOutcome::Enqueued);
       // The body moves into the in-memory entry: the bus keeps no other copy.
-      state->entries.push_back(QueueEntry{sqlite3_last_insert_rowid(db), item.bot,
-                                          item.update_id, item.lane, item.kind, std::move(item.body)});
+      push.entries.push_back(QueueEntry{sqlite3_last_insert_rowid(db), item.bot, item.update_id,
+                                        item.lane, item.kind, std::move(item.body)});
     }
-    if (state->cursor) {
+    if (push.cursor) {
       Stmt s(db,
              "INSERT INTO poll_offsets (bot, next_offset) VALUES (?1, ?2) "
-             "ON CONFLICT (bot) DO UPDATE SET next_offset = excluded.next_offset");
-      s.bind(1, state->cursor->bot).bind(2, state->cursor->next_offset);
+             "ON CONFLICT (bot) DO UPDATE SET next_offset = excluded.next_offset",
+             Stmt::Cached{});
+      s.bind(1, push.cursor->bot).bind(2, push.cursor->next_offset);
       const int rc = s.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "poll offset"));
     }
-    return {};
-  };
-  db_.write(WriteJob{std::move(apply), [this, state, done = std::move(done)](Result<void> r) {
-                       if (!r) {
-                         done(tl::unexpected(r.error()));
-                         return;
-                       }
-                       enqueueReady(std::move(state->entries));
-                       done(std::move(state->outcomes));
-                     }});
+  }
+  return {};
+}
+
+void SqliteBus::finishPushes(Result<void> r, std::vector<Push>& pushes) {
+  size_t updates = 0;
+  std::vector<QueueEntry> entries;
+  for (auto& push : pushes) {
+    updates += push.items.size();
+    if (r) {
+      for (auto& e : push.entries) entries.push_back(std::move(e));
+    }
+  }
+  waiting_updates_.fetch_sub(updates, std::memory_order_relaxed);
+  if (r) enqueueReady(std::move(entries));  // queued before anyone hears "durable"
+  for (auto& push : pushes) {
+    push.done(r ? Result<std::vector<PushOutcome>>(std::move(push.outcomes))
+                : Result<std::vector<PushOutcome>>(tl::unexpected(r.error())));
+  }
 }
 
 void SqliteBus::enqueueReady(std::vector<QueueEntry> entries) {
@@ -132,20 +138,28 @@ std::vector<QueueEntry> SqliteBus::lease(size_t max, std::chrono::milliseconds w
 }
 
 void SqliteBus::ack(int64_t entry_id, std::function<void(Result<void>)> done) {
-  db_.write(WriteJob{[entry_id](sqlite3* db) -> Result<void> {
-                       Stmt s(db, "DELETE FROM inbound WHERE id = ?1", Stmt::Cached{});
-                       s.bind(1, entry_id);
-                       const int rc = s.step();
-                       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "ack"));
-                       return {};
-                     },
-                     [this, done = std::move(done)](Result<void> r) {
-                       if (r) {
-                         std::lock_guard lock(mutex_);
-                         if (leased_ > 0) --leased_;
-                       }
-                       if (done) done(std::move(r));
-                     }});
+  acks_.add(Ack{entry_id, std::move(done)});
+}
+
+Result<void> SqliteBus::applyAcks(sqlite3* db, std::vector<Ack>& acks) {
+  Stmt s(db, "DELETE FROM inbound WHERE id = ?1", Stmt::Cached{});
+  for (const auto& ack : acks) {
+    sqlite3_reset(s.get());
+    s.bind(1, ack.entry_id);
+    const int rc = s.step();
+    if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "ack"));
+  }
+  return {};
+}
+
+void SqliteBus::finishAcks(Result<void> r, std::vector<Ack>& acks) {
+  if (r) {
+    std::lock_guard lock(mutex_);
+    leased_ -= std::min(leased_, acks.size());
+  }
+  for (auto& ack : acks) {
+    if (ack.done) ack.done(r);
+  }
 }
 
 size_t SqliteBus::depth() const {

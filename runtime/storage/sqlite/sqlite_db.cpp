@@ -209,14 +209,18 @@ SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
   writer_ = openConnection(options_.path, false);
   // WAL + NORMAL: a commit is durable against process crashes (kill -9) without an fsync per
   // commit; FULL would add the OS-crash guarantee at the cost of an fsync per group.
+  // The WAL is checkpointed by WalCheckpointer, off the writer thread; after a burst the file is
+  // cut back to 64 MiB.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+                             "PRAGMA journal_size_limit=67108864"}) {
     if (auto r = exec(writer_, pragma); !r) throw std::runtime_error(r.error().describe());
   }
   if (options_.max_page_count > 0) {
     const std::string pragma = "PRAGMA max_page_count=" + std::to_string(options_.max_page_count);
     (void)exec(writer_, pragma.c_str());
   }
+  checkpointer_ = std::make_unique<WalCheckpointer>(writer_, options_.path, options_.checkpoints, metrics_);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -227,6 +231,7 @@ SqliteDb::~SqliteDb() {
   }
   cv_.notify_all();
   thread_.join();
+  checkpointer_.reset();
   for (sqlite3* r : readers_) sqlite3_close(r);
   sqlite3_close(writer_);
 }

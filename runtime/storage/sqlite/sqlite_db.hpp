@@ -10,12 +10,14 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/types.hpp"
 
 namespace botfn::storage::sqlite {
@@ -24,6 +26,7 @@ struct SqliteOptions {
   std::filesystem::path path = "botfn.db";
   int64_t max_page_count = 0;  // test-only: caps the file to provoke "database or disk is full"
   size_t read_connections = 4;
+  CheckpointLimits checkpoints{};
 };
 
 // A write job runs inside the group transaction; an error rolls back only its savepoint.
@@ -64,6 +67,7 @@ class SqliteDb {
   SqliteOptions options_;
   Metrics& metrics_;
   sqlite3* writer_ = nullptr;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<WriteJob> jobs_;
