@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/log.hpp"
 
@@ -67,6 +68,7 @@ class CurlHttpClient final : public HttpClient {
     stopping_ = true;
     curl_multi_wakeup(multi_);
     loop_.join();
+    for (CURL* easy : idle_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
   }
 
@@ -75,11 +77,14 @@ class CurlHttpClient final : public HttpClient {
     t->request = std::move(request);
     t->done = std::move(done);
     in_flight_.fetch_add(1);
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       incoming_.push_back(std::move(t));
+      wake = !wake_sent_;  // one wake-up per batch the loop picks up, not one per request
+      wake_sent_ = true;
     }
-    curl_multi_wakeup(multi_);
+    if (wake) curl_multi_wakeup(multi_);
   }
 
   void abortAll() override {
@@ -95,7 +100,14 @@ class CurlHttpClient final : public HttpClient {
       finish(std::move(t), fail(ErrorCode::ShuttingDown, "client aborted"));
       return;
     }
-    CURL* easy = curl_easy_init();
+    // Easy handles are reused: each one allocates ~40 KB of buffers on first use.
+    CURL* easy = nullptr;
+    if (!idle_.empty()) {
+      easy = idle_.back();
+      idle_.pop_back();
+    } else {
+      easy = curl_easy_init();
+    }
     const auto& r = t->request;
     curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -148,7 +160,7 @@ class CurlHttpClient final : public HttpClient {
     auto t = std::move(node.mapped());
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(easy);
+    release(easy);
     if (code == CURLE_OK) {
       t->response.status = static_cast<int>(status);
       HttpResponse response = std::move(t->response);
@@ -163,12 +175,22 @@ class CurlHttpClient final : public HttpClient {
     }
   }
 
+  void release(CURL* easy) {
+    if (idle_.size() < kIdleHandles) {
+      curl_easy_reset(easy);
+      idle_.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+  }
+
   void run() {
     while (true) {
       std::deque<std::unique_ptr<Transfer>> batch;
       {
         std::lock_guard lock(mutex_);
         batch.swap(incoming_);
+        wake_sent_ = false;
       }
       for (auto& t : batch) start(std::move(t));
       if (abort_.exchange(false)) {
@@ -176,7 +198,7 @@ class CurlHttpClient final : public HttpClient {
           CURL* easy = running_.begin()->first;
           auto node = running_.extract(easy);
           curl_multi_remove_handle(multi_, easy);
-          curl_easy_cleanup(easy);
+          release(easy);
           finish(std::move(node.mapped()), fail(ErrorCode::ShuttingDown, "client aborted"));
         }
       }
@@ -199,6 +221,9 @@ class CurlHttpClient final : public HttpClient {
   std::thread loop_;
   std::mutex mutex_;
   std::deque<std::unique_ptr<Transfer>> incoming_;
+  bool wake_sent_ = false;  // under mutex_: a wake-up is on its way to the loop
+  static constexpr size_t kIdleHandles = 256;
+  std::vector<CURL*> idle_;  // loop thread only
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abort_{false};

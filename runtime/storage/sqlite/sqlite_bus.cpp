@@ -177,7 +177,7 @@ void SqliteBus::wakeAll() {
 
 Result<std::optional<int64_t>> SqliteBus::pollOffset(const std::string& bot) {
   return db_.read([&](sqlite3* db) -> Result<std::optional<int64_t>> {
-    Stmt s(db, "SELECT next_offset FROM poll_offsets WHERE bot = ?1");
+    Stmt s(db, "SELECT next_offset FROM poll_offsets WHERE bot = ?1", Stmt::Cached{});
     s.bind(1, bot);
     if (s.step() == SQLITE_ROW) return std::optional<int64_t>(s.int64(0));
     return std::optional<int64_t>();

@@ -61,32 +61,19 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) {
   if (rc_ != SQLITE_OK) stmt_ = nullptr;
 }
 
-namespace {
-// Per thread (in practice: the writer thread), per connection; finalized when the thread ends,
-// before its SqliteDb closes the connection.
-struct StatementCache {
-  std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*> statements;
-  ~StatementCache() {
-    for (auto& [key, stmt] : statements) sqlite3_finalize(stmt);
+Stmt::Stmt(sqlite3* db, std::string_view sql, Cached) {
+  Connection* connection = Connection::current();
+  if (connection && connection->get() == db) {
+    if (sqlite3_stmt* stmt = connection->cached(sql)) {
+      stmt_ = stmt;
+      cached_ = true;
+      return;
+    }
   }
-};
-thread_local StatementCache t_statements;
-}  // namespace
-
-Stmt::Stmt(sqlite3* db, std::string_view sql, Cached) : cached_(true) {
-  auto key = std::make_pair(db, std::string(sql));
-  auto it = t_statements.statements.find(key);
-  if (it != t_statements.statements.end()) {
-    stmt_ = it->second;
-    return;
-  }
-  rc_ = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                           &stmt_, nullptr);
-  if (rc_ != SQLITE_OK) {
-    stmt_ = nullptr;
-    return;
-  }
-  t_statements.statements.emplace(std::move(key), stmt_);
+  // Not one of SqliteDb's connections, a full cache, or SQL that does not prepare: prepare it
+  // here, so the error (if any) is reported as usual.
+  rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc_ != SQLITE_OK) stmt_ = nullptr;
 }
 
 Stmt::~Stmt() {
@@ -150,7 +137,7 @@ SqlValue Stmt::value(int col) {
 }
 
 Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
-  Stmt stmt(db, rewriteParams(statement.sql));
+  Stmt stmt(db, rewriteParams(statement.sql), Stmt::Cached{});
   if (!stmt.ok()) {
     return fail(ErrorCode::SqlError, std::string("prepare: ") + sqlite3_errmsg(db));
   }
@@ -188,25 +175,11 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
   return rows;
 }
 
-namespace {
-sqlite3* openConnection(const std::filesystem::path& path, bool readonly) {
-  sqlite3* db = nullptr;
-  const int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw std::runtime_error("cannot open database " + path.string() + ": " + msg);
-  }
-  sqlite3_busy_timeout(db, 5000);
-  return db;
-}
-}  // namespace
-
 SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
     : options_(std::move(options)), metrics_(metrics) {
   if (options_.path.has_parent_path()) std::filesystem::create_directories(options_.path.parent_path());
-  writer_ = openConnection(options_.path, false);
+  writer_connection_ = std::make_unique<Connection>(options_.path, false);
+  writer_ = writer_connection_->get();
   // WAL + NORMAL: a commit is durable against process crashes (kill -9) without an fsync per
   // commit; FULL would add the OS-crash guarantee at the cost of an fsync per group.
   // The WAL is checkpointed by WalCheckpointer, off the writer thread; after a burst the file is
@@ -232,8 +205,8 @@ SqliteDb::~SqliteDb() {
   cv_.notify_all();
   thread_.join();
   checkpointer_.reset();
-  for (sqlite3* r : readers_) sqlite3_close(r);
-  sqlite3_close(writer_);
+  readers_.clear();
+  writer_connection_.reset();
 }
 
 void SqliteDb::write(WriteJob job) {
@@ -253,6 +226,7 @@ Result<void> SqliteDb::writeSync(std::function<Result<void>(sqlite3*)> apply) {
 }
 
 void SqliteDb::run() {
+  Connection::Use use(*writer_connection_);
   auto& batch_size = metrics_.histogram("botfn_commit_batch_size", "",
                                         {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   auto& commit_seconds = metrics_.histogram("botfn_commit_seconds");
@@ -313,25 +287,21 @@ void SqliteDb::run() {
   }
 }
 
-sqlite3* SqliteDb::checkoutReader() {
+std::unique_ptr<Connection> SqliteDb::checkoutReader() {
   {
     std::lock_guard lock(readers_mutex_);
     if (!readers_.empty()) {
-      sqlite3* db = readers_.back();
+      auto connection = std::move(readers_.back());
       readers_.pop_back();
-      return db;
+      return connection;
     }
   }
-  return openConnection(options_.path, true);
+  return std::make_unique<Connection>(options_.path, true);
 }
 
-void SqliteDb::checkinReader(sqlite3* db) {
+void SqliteDb::checkinReader(std::unique_ptr<Connection> connection) {
   std::lock_guard lock(readers_mutex_);
-  if (readers_.size() < options_.read_connections) {
-    readers_.push_back(db);
-  } else {
-    sqlite3_close(db);
-  }
+  if (readers_.size() < options_.read_connections) readers_.push_back(std::move(connection));
 }
 
 }  // namespace botfn::storage::sqlite

@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/types.hpp"
 
@@ -48,25 +49,26 @@ class SqliteDb {
   // Runs fn with a pooled read-only connection.
   template <typename Fn>
   auto read(Fn&& fn) {
-    sqlite3* db = checkoutReader();
     struct Return {
       SqliteDb* self;
-      sqlite3* db;
-      ~Return() { self->checkinReader(db); }
-    } guard{this, db};
-    return fn(db);
+      std::unique_ptr<Connection> connection;
+      ~Return() { self->checkinReader(std::move(connection)); }
+    } guard{this, checkoutReader()};
+    Connection::Use use(*guard.connection);
+    return fn(guard.connection->get());
   }
   // Runs a write synchronously (start-up work: schema, migrations).
   Result<void> writeSync(std::function<Result<void>(sqlite3*)> apply);
 
  private:
   void run();
-  sqlite3* checkoutReader();
-  void checkinReader(sqlite3* db);
+  std::unique_ptr<Connection> checkoutReader();
+  void checkinReader(std::unique_ptr<Connection> connection);
 
   SqliteOptions options_;
   Metrics& metrics_;
-  sqlite3* writer_ = nullptr;
+  std::unique_ptr<Connection> writer_connection_;
+  sqlite3* writer_ = nullptr;  // writer_connection_'s handle
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -74,7 +76,7 @@ class SqliteDb {
   std::atomic<size_t> backlog_{0};
   bool stopping_ = false;
   std::mutex readers_mutex_;
-  std::vector<sqlite3*> readers_;
+  std::vector<std::unique_ptr<Connection>> readers_;
   std::thread thread_;
 };
 
@@ -87,8 +89,9 @@ Error sqliteError(sqlite3* db, int rc, std::string_view what);
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
-  // A statement prepared once per connection and thread, reset (not finalized) when this ends.
-  // For the writer thread's hot statements: preparing costs more than running them.
+  // Taken from the connection's cache (prepared on first use), reset (not finalized) when this
+  // ends: for statements run per update, where preparing costs more than running them. Two
+  // cached Stmts of the same SQL must not be alive at once on one connection.
   struct Cached {};
   Stmt(sqlite3* db, std::string_view sql, Cached);
   ~Stmt();

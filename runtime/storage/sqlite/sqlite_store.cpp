@@ -87,7 +87,7 @@ Result<Rows> SqliteStore::query(const SqlStatement& statement) {
 
 Result<bool> SqliteStore::isProcessed(const std::string& bot, int64_t update_id) {
   return db_.read([&](sqlite3* db) -> Result<bool> {
-    Stmt s(db, "SELECT 1 FROM processed WHERE bot = ?1 AND update_id = ?2");
+    Stmt s(db, "SELECT 1 FROM processed WHERE bot = ?1 AND update_id = ?2", Stmt::Cached{});
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "processed"));
     s.bind(1, bot).bind(2, update_id);
     const int rc = s.step();
@@ -99,7 +99,7 @@ Result<bool> SqliteStore::isProcessed(const std::string& bot, int64_t update_id)
 
 Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
   return db_.read([&](sqlite3* db) -> Result<Conversation> {
-    Stmt s(db, "SELECT state, data FROM conversations WHERE bot = ?1 AND chat_id = ?2 AND user_id = ?3");
+    Stmt s(db, "SELECT state, data FROM conversations WHERE bot = ?1 AND chat_id = ?2 AND user_id = ?3", Stmt::Cached{});
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "conversation"));
     s.bind(1, key.bot).bind(2, key.chat_id).bind(3, key.user_id);
     const int rc = s.step();
@@ -165,7 +165,8 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit, int64_t 
     Stmt s(db,
            "SELECT id, bot, lane, chat_id, method, params, COALESCE(handle, ''), "
            "COALESCE(target_handle, ''), attempts, next_at, update_id FROM outbox "
-           "WHERE state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1");
+           "WHERE state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1",
+           Stmt::Cached{});
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "outbox"));
     s.bind(1, static_cast<int64_t>(limit)).bind(2, after_id);
     std::vector<OutboxRow> rows;
@@ -210,7 +211,7 @@ void SqliteStore::finishOutbox(int64_t id, OutboxResult result,
 
 Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string& handle) {
   return db_.read([&](sqlite3* db) -> Result<std::optional<int64_t>> {
-    Stmt s(db, "SELECT result_message_id FROM outbox WHERE handle = ?1");
+    Stmt s(db, "SELECT result_message_id FROM outbox WHERE handle = ?1", Stmt::Cached{});
     s.bind(1, handle);
     if (s.step() == SQLITE_ROW && sqlite3_column_type(s.get(), 0) != SQLITE_NULL) {
       return std::optional<int64_t>(s.int64(0));

@@ -14,18 +14,12 @@ WalCheckpointer::WalCheckpointer(sqlite3* writer, const std::filesystem::path& p
       limits_(limits),
       metrics_(metrics),
       passive_(metrics.counter("botfn_sqlite_checkpoints_total", "by=\"background\"")),
-      catch_up_(metrics.counter("botfn_sqlite_checkpoints_total", "by=\"writer\"")) {
-  if (sqlite3_open_v2(path.c_str(), &connection_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = connection_ ? sqlite3_errmsg(connection_) : "out of memory";
-    sqlite3_close(connection_);
-    throw std::runtime_error("cannot open database " + path.string() + " for checkpoints: " + msg);
-  }
+      catch_up_(metrics.counter("botfn_sqlite_checkpoints_total", "by=\"writer\"")),
+      connection_(path, false) {
   // A connection opens the WAL only once it has read the database; before that (SQLite 3.40)
   // a checkpoint through it is a silent no-op.
-  if (sqlite3_exec(connection_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(connection_);
-    sqlite3_close(connection_);
+  if (sqlite3_exec(connection_.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(connection_.get());
     throw std::runtime_error("cannot read database " + path.string() + " for checkpoints: " + msg);
   }
   // Replaces SQLite's automatic checkpoint on the writer connection (which is also a WAL hook).
@@ -41,7 +35,6 @@ WalCheckpointer::~WalCheckpointer() {
   }
   cv_.notify_all();
   thread_.join();
-  sqlite3_close(connection_);
 }
 
 int WalCheckpointer::onCommit(void* self, sqlite3* db, const char*, int wal_pages) {
@@ -79,13 +72,13 @@ void WalCheckpointer::run() {
     }
     const auto started = std::chrono::steady_clock::now();
     int log_pages = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(connection_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+    const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &log_pages, &copied);
     checkpointed_.store(std::max(log_pages, 0), std::memory_order_relaxed);
     seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     passive_.fetch_add(1, std::memory_order_relaxed);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      log::get("storage")->warn("WAL checkpoint failed: {}", sqlite3_errmsg(connection_));
+      log::get("storage")->warn("WAL checkpoint failed: {}", sqlite3_errmsg(connection_.get()));
     }
   }
 }

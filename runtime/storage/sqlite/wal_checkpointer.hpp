@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/metrics.hpp"
+#include "storage/sqlite/connection.hpp"
 
 namespace botfn::storage::sqlite {
 
@@ -39,11 +40,11 @@ class WalCheckpointer {
   void run();
 
   sqlite3* writer_;
-  sqlite3* connection_ = nullptr;
   CheckpointLimits limits_;
   Metrics& metrics_;
   std::atomic<uint64_t>& passive_;
   std::atomic<uint64_t>& catch_up_;
+  Connection connection_;
   std::atomic<int> checkpointed_{0};  // WAL size the last checkpoint covered
   std::mutex mutex_;
   std::condition_variable cv_;

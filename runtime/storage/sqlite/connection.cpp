@@ -1,0 +1,43 @@
+#include "storage/sqlite/connection.hpp"
+
+#include <stdexcept>
+
+namespace botfn::storage::sqlite {
+namespace {
+thread_local Connection* t_current = nullptr;
+}  // namespace
+
+Connection::Connection(const std::filesystem::path& path, bool readonly) {
+  const int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open database " + path.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* Connection::cached(std::string_view sql) {
+  if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+  if (statements_.size() >= kMaxCachedStatements) return nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK || !stmt) {
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  statements_.emplace(std::string(sql), stmt);
+  return stmt;
+}
+
+Connection::Use::Use(Connection& c) : previous_(t_current) { t_current = &c; }
+Connection::Use::~Use() { t_current = previous_; }
+Connection* Connection::current() { return t_current; }
+
+}  // namespace botfn::storage::sqlite
