@@ -99,8 +99,7 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
   const auto& e = job->entry;
   log::TraceScope trace(std::to_string(e.update_id));
   auto bot = bots_(e.bot);
-  auto processed = store_.isProcessed(e.bot, e.update_id);
-  if (processed && *processed) {
+  if (e.redelivered && store_.isProcessed(e.bot, e.update_id).value_or(false)) {
     // A redelivery after a crash between commit and ack: effects are already applied.
     metrics_.counter("botfn_updates_total", "bot=\"" + e.bot + "\",outcome=\"redelivered\"")++;
     bus_.ack(e.id, nullptr);

@@ -99,8 +99,11 @@ void OutboxSender::sendRow(storage::OutboxRow row) {
     }
     target = **id;
   }
-  const auto params = paramsOf(row, target);
-  api->call(row.message.method, params, [this, row](telegram::ApiResponse r) {
+  // Most rows go out exactly as committed; only edits by handle need their message_id filled in.
+  std::string params = target || row.message.params_json.empty() || row.message.params_json[0] != '{'
+                           ? paramsOf(row, target).dump()
+                           : row.message.params_json;
+  api->callJson(row.message.method, std::move(params), [this, row](telegram::ApiResponse r) {
     log::TraceScope trace(std::to_string(row.message.update_id));
     using Kind = storage::OutboxResult::Kind;
     if (r.ok) {

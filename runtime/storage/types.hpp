@@ -45,6 +45,9 @@ struct QueueEntry {
   std::string lane;
   std::string kind;
   std::string body;
+  // May have been handed out before (loaded after a restart): only such an entry can already
+  // have a processed marker, so only it costs the dispatcher a lookup.
+  bool redelivered = false;
 };
 
 struct ConversationKey {

@@ -59,11 +59,16 @@ ApiResponse classifyApiResponse(const Result<net::HttpResponse>& http) {
 
 void BotApi::call(const std::string& method, const nlohmann::json& params,
                   std::function<void(ApiResponse)> done, std::chrono::milliseconds timeout) {
+  callJson(method, params.is_null() ? "{}" : params.dump(), std::move(done), timeout);
+}
+
+void BotApi::callJson(const std::string& method, std::string params_json,
+                      std::function<void(ApiResponse)> done, std::chrono::milliseconds timeout) {
   net::HttpRequest req;
   req.method = "POST";
   req.url = base_url_ + "/bot" + token_ + "/" + method;
   req.headers = {{"Content-Type", "application/json"}};
-  req.body = params.is_null() ? "{}" : params.dump();
+  req.body = std::move(params_json);
   req.timeout = timeout;
   req.max_response_bytes = 16 << 20;
   http_.send(std::move(req), [done = std::move(done)](Result<net::HttpResponse> r) {

@@ -32,6 +32,10 @@ class BotApi {
   void call(const std::string& method, const nlohmann::json& params,
             std::function<void(ApiResponse)> done,
             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The same with the parameters already serialized (a JSON object), e.g. an outbox row's.
+  void callJson(const std::string& method, std::string params_json,
+                std::function<void(ApiResponse)> done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ApiResponse callSync(const std::string& method, const nlohmann::json& params,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

@@ -65,6 +65,8 @@ TYPED_TEST(BusContract, UnackedEntriesAreRedeliveredAfterRestart) {
   auto again = this->bus().lease(10, std::chrono::milliseconds(100));
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].update_id, 2);
+  EXPECT_TRUE(again[0].redelivered);  // the dispatcher checks its processed marker
+  EXPECT_FALSE(leased[1].redelivered);
   EXPECT_EQ(this->push({this->item(1)}), std::vector<PushOutcome>{PushOutcome::Duplicate});
 }
 

@@ -20,7 +20,10 @@ Result<void> applySystemSchema(SqliteDb& db);
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(SqliteDb& db) : db_(db) {}
+  explicit SqliteStore(SqliteDb& db)
+      : db_(db),
+        send_results_(db, [](sqlite3* sql, std::vector<SendResult>& sends) { return applySendResults(sql, sends); },
+                  [](Result<void> r, std::vector<SendResult>& sends) { completeSendResults(std::move(r), sends); }) {}
 
   Result<Rows> query(const SqlStatement& statement) override;
   Result<bool> isProcessed(const std::string& bot, int64_t update_id) override;
@@ -36,9 +39,19 @@ class SqliteStore final : public Store {
   Result<void> checkWritable() override;
 
  private:
+  struct SendResult {
+    int64_t id;
+    OutboxResult result;
+    std::function<void(Result<void>)> done;
+  };
+  static Result<void> applySendResults(sqlite3* db, std::vector<SendResult>& sends);
+  static void completeSendResults(Result<void> r, std::vector<SendResult>& sends);
+
   SqliteDb& db_;
   std::mutex listener_mutex_;
   std::function<void()> outbox_listener_;
+  // Declared last, so destroyed first: it waits for its queued jobs, which use the members above.
+  CoalescedWrites<SendResult> send_results_;
 };
 
 class SqliteBus final : public Bus {
@@ -88,7 +101,7 @@ class SqliteBus final : public Bus {
   size_t leased_ = 0;
   uint64_t wake_generation_ = 0;
   int64_t last_prune_ = 0;  // writer thread only
-  // Last: their jobs call back into the members above.
+  // Declared last, so destroyed first: they wait for their queued jobs, which use the members above.
   CoalescedWrites<Push> pushes_;
   CoalescedWrites<Ack> acks_;
 };

@@ -27,7 +27,7 @@ Result<void> SqliteBus::recover() {
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "inbound"));
     std::vector<QueueEntry> out;
     while (s.step() == SQLITE_ROW) {
-      out.push_back(QueueEntry{s.int64(0), s.text(1), s.int64(2), s.text(3), s.text(4), s.text(5)});
+      out.push_back(QueueEntry{s.int64(0), s.text(1), s.int64(2), s.text(3), s.text(4), s.text(5), true});
     }
     return out;
   });

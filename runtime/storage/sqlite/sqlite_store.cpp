@@ -187,26 +187,38 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit, int64_t 
 
 void SqliteStore::finishOutbox(int64_t id, OutboxResult result,
                                std::function<void(Result<void>)> done) {
-  db_.write(WriteJob{
-      [id, result](sqlite3* db) -> Result<void> {
-        using Kind = OutboxResult::Kind;
-        if (result.kind == Kind::Sent) {
-          Stmt s(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
-                     "result_message_id = ?2, error = NULL WHERE id = ?1", Stmt::Cached{});
-          s.bind(1, id);
-          result.message_id ? s.bind(2, *result.message_id) : s.bindNull(2);
-          return stepDone(db, s, "outbox sent");
-        }
-        if (result.kind == Kind::Retry) {
-          Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1", Stmt::Cached{});
-          s.bind(1, id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
-          return stepDone(db, s, "outbox retry");
-        }
-        Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1", Stmt::Cached{});
-        s.bind(1, id).bind(2, result.error);
-        return stepDone(db, s, "outbox failed");
-      },
-      std::move(done)});
+  send_results_.add(SendResult{id, std::move(result), std::move(done)});
+}
+
+Result<void> SqliteStore::applySendResults(sqlite3* db, std::vector<SendResult>& sends) {
+  using Kind = OutboxResult::Kind;
+  for (const auto& send : sends) {
+    const auto& result = send.result;
+    Result<void> r;
+    if (result.kind == Kind::Sent) {
+      Stmt s(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
+                 "result_message_id = ?2, error = NULL WHERE id = ?1", Stmt::Cached{});
+      s.bind(1, send.id);
+      result.message_id ? s.bind(2, *result.message_id) : s.bindNull(2);
+      r = stepDone(db, s, "outbox sent");
+    } else if (result.kind == Kind::Retry) {
+      Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1", Stmt::Cached{});
+      s.bind(1, send.id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
+      r = stepDone(db, s, "outbox retry");
+    } else {
+      Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1", Stmt::Cached{});
+      s.bind(1, send.id).bind(2, result.error);
+      r = stepDone(db, s, "outbox failed");
+    }
+    if (!r) return r;
+  }
+  return {};
+}
+
+void SqliteStore::completeSendResults(Result<void> r, std::vector<SendResult>& sends) {
+  for (auto& send : sends) {
+    if (send.done) send.done(r);
+  }
 }
 
 Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string& handle) {
