@@ -3,6 +3,7 @@
 
 #include "core/json_guard.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "effects/commit_builder.hpp"
 
 namespace botfn::flow {
@@ -26,7 +27,10 @@ void Dispatcher::start() {
   for (int i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, factory_, options_.worker_stack_bytes));
   }
-  if (!options_.paused) lease_thread_ = std::thread([this] { leaseLoop(); });
+  if (!options_.paused) lease_thread_ = std::thread([this] {
+    nameThisThread("botfn-lease");
+    leaseLoop();
+  });
 }
 
 bool Dispatcher::stop(std::chrono::steady_clock::time_point deadline) {

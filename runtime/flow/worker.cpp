@@ -2,6 +2,7 @@
 #include "flow/worker.hpp"
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "lua/big_stack_thread.hpp"
 
 namespace botfn::flow {
@@ -12,7 +13,12 @@ struct Worker::Thread {
 
 Worker::Worker(int index, effects::ExecutorFactory factory, size_t stack_bytes)
     : index_(index), factory_(std::move(factory)) {
-  thread_ = std::make_unique<Thread>(Thread{lua::BigStackThread([this] { loop(); }, stack_bytes)});
+  thread_ = std::make_unique<Thread>(Thread{lua::BigStackThread(
+      [this] {
+        nameThisThread("botfn-worker-" + std::to_string(index_));
+        loop();
+      },
+      stack_bytes)});
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return ready_.load(); });
 }

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "telegram/update.hpp"
 
 namespace botfn::ingress {
@@ -14,7 +15,10 @@ LongPoller::LongPoller(LongPollerOptions options, telegram::BotApi& api, storage
 
 LongPoller::~LongPoller() { stop(); }
 
-void LongPoller::start() { thread_ = std::thread([this] { loop(); }); }
+void LongPoller::start() { thread_ = std::thread([this] {
+    nameThisThread("botfn-poller");
+    loop();
+  }); }
 
 void LongPoller::stop() {
   stopping_ = true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace botfn::net {
 namespace {
@@ -61,7 +62,10 @@ class CurlHttpClient final : public HttpClient {
   explicit CurlHttpClient(CurlOptions options) : options_(std::move(options)) {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_connections);
-    loop_ = std::thread([this] { run(); });
+    loop_ = std::thread([this] {
+      nameThisThread("botfn-curl-" + options_.name);
+      run();
+    });
   }
 
   ~CurlHttpClient() override {

@@ -2,6 +2,7 @@
 #include "sender/outbox_sender.hpp"
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace botfn::sender {
 namespace {
@@ -28,7 +29,10 @@ OutboxSender::~OutboxSender() { stop(std::chrono::steady_clock::now()); }
 
 void OutboxSender::start() {
   store_.onOutboxChanged([this] { wake(); });
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    nameThisThread("botfn-sender");
+    loop();
+  });
 }
 
 void OutboxSender::wake() {

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace botfn::storage::sqlite {
 
@@ -194,7 +195,10 @@ SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
     (void)exec(writer_, pragma.c_str());
   }
   checkpointer_ = std::make_unique<WalCheckpointer>(writer_, options_.path, options_.checkpoints, metrics_);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    nameThisThread("botfn-sqlite");
+    run();
+  });
 }
 
 SqliteDb::~SqliteDb() {

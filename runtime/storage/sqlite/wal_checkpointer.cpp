@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace botfn::storage::sqlite {
 
@@ -24,7 +25,10 @@ WalCheckpointer::WalCheckpointer(sqlite3* writer, const std::filesystem::path& p
   }
   // Replaces SQLite's automatic checkpoint on the writer connection (which is also a WAL hook).
   sqlite3_wal_hook(writer_, &WalCheckpointer::onCommit, this);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    nameThisThread("botfn-wal");
+    run();
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {
