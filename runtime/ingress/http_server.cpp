@@ -1,4 +1,4 @@
-// Pistache adapter. Pistache parses requests; answers are serialized here and written raw. Two
+// Pistache adapter. Pistache parses requests; answers are written raw (core/http_wire.hpp). Two
 // Pistache 0.0.5 behaviours are worked around:
 // - its ResponseWriter answers "Connection: Close" by default while keeping the socket open (3x
 //   slower for keep-alive clients) and drops untyped headers, so every answer states keep-alive
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/http_wire.hpp"
 #include "core/log.hpp"
 
 namespace botfn::ingress {
@@ -48,33 +49,6 @@ void halfCloseAfter(Async::Promise<ssize_t>& sent, std::shared_ptr<Tcp::Peer> pe
             [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
 }
 
-// The whole response in one buffer. Written by hand rather than through Pistache's
-// ResponseWriter: that one builds header objects and an ostream per answer on whichever thread
-// answers (for webhooks: the storage writer, once per update), and it drops untyped headers.
-std::string serializeResponse(Http::Version version, const HttpResponse& r, bool close) {
-  std::string out;
-  out.reserve(160 + r.body.size());
-  out += Http::versionString(version);
-  out += ' ';
-  out += std::to_string(r.status);
-  out += ' ';
-  out += Http::codeString(static_cast<Http::Code>(r.status));
-  out += close ? "\r\nConnection: Close" : "\r\nConnection: Keep-Alive";
-  out += "\r\nContent-Type: ";
-  out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
-  for (const auto& [name, value] : r.headers) {
-    out += "\r\n";
-    out += name;
-    out += ": ";
-    out += value;
-  }
-  out += "\r\n\r\n";
-  out += r.body;
-  return out;
-}
-
 class PistacheSink final : public Responder::Sink {
  public:
   PistacheSink(std::weak_ptr<Tcp::Peer> peer, Http::Version version, bool keep_alive)
@@ -85,7 +59,9 @@ class PistacheSink final : public Responder::Sink {
     if (!peer) return;  // the client went away before its answer was ready
     try {
       const bool close = r.close || !keep_alive_;
-      std::string bytes = serializeResponse(version_, r, close);
+      std::string bytes = serializeResponse(WireResponse{
+          Http::versionString(version_), r.status, Http::codeString(static_cast<Http::Code>(r.status)),
+          close, r.content_type, &r.headers, r.body});
       const size_t size = bytes.size();
       auto sent = peer->send(RawBuffer(std::move(bytes), size));
       if (close) halfCloseAfter(sent, peer);

@@ -1,5 +1,5 @@
 // Pistache glue for http_server.hpp: the request handler and the Responder that answers from any
-// thread (Pistache's ResponseWriter is moved into it; send() queues the write on the reactor).
+// thread (the answer is serialized by core/http_wire.hpp and queued raw on the peer's reactor).
 #include "http_server.hpp"
 
 #include <pistache/endpoint.h>
@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bot_api.hpp"
+#include "core/http_wire.hpp"
 #include "control_api.hpp"
 
 namespace botfn::fake_telegram {
@@ -19,30 +20,14 @@ namespace {
 
 using namespace Pistache;
 
-// Pistache only writes typed headers (raw ones are ignored on output), so extra answer headers
-// such as Retry-After go through this name/value header type.
-class NamedHeader : public Http::Header::Header {
- public:
-  NamedHeader(std::string name, std::string value)
-      : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void write(std::ostream& os) const override { os << value_; }
-#ifdef SAFE_HEADER_CAST
-  uint64_t hash() const override { return Http::Header::detail::hash(name_.c_str()); }
-#endif
-
- private:
-  std::string name_;
-  std::string value_;
-};
-
 // Set once the endpoint shuts down: responders still held by waiters or timers must not touch
 // Pistache's transport any more.
 std::atomic<bool> gServerStopped{false};
 
 class PistacheResponder : public Responder {
  public:
-  explicit PistacheResponder(Http::ResponseWriter writer) : writer_(std::move(writer)) {}
+  PistacheResponder(std::weak_ptr<Tcp::Peer> peer, Http::Version version)
+      : peer_(std::move(peer)), version_(version) {}
   ~PistacheResponder() override {
     // Never leave a client hanging if a code path forgot to answer.
     send(apiError(500, "Internal Server Error"));
@@ -52,20 +37,19 @@ class PistacheResponder : public Responder {
     std::lock_guard lock(mutex_);
     if (sent_ || gServerStopped) return;
     sent_ = true;
+    auto peer = peer_.lock();
+    if (!peer) return;  // the client went away
     try {
       if (reply.dropConnection) {
-        if (auto peer = writer_.getPeer()) ::shutdown(peer->fd(), SHUT_RDWR);
+        ::shutdown(peer->fd(), SHUT_RDWR);
         return;
       }
-      // Pistache 0.0.5 presets "Connection: Close" (while keeping the socket open); add() does
-      // not replace an existing header, so remove it first.
-      writer_.headers().remove<Http::Header::Connection>();
-      writer_.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-      for (auto& [name, value] : reply.headers) {
-        writer_.headers().add(std::make_shared<NamedHeader>(name, value));
-      }
-      writer_.send(static_cast<Http::Code>(reply.status), reply.body,
-                   Http::Mime::MediaType::fromString(reply.contentType));
+      std::string bytes = serializeResponse(WireResponse{
+          Http::versionString(version_), reply.status,
+          Http::codeString(static_cast<Http::Code>(reply.status)), false, reply.contentType,
+          &reply.headers, reply.body});
+      const size_t size = bytes.size();
+      peer->send(RawBuffer(std::move(bytes), size));
     } catch (const std::exception&) {
       // The client went away; nothing to do.
     }
@@ -73,7 +57,8 @@ class PistacheResponder : public Responder {
 
  private:
   std::mutex mutex_;
-  Http::ResponseWriter writer_;
+  std::weak_ptr<Tcp::Peer> peer_;
+  Http::Version version_;
   bool sent_ = false;
 };
 
@@ -121,7 +106,7 @@ class RequestHandler : public Http::Handler {
       : botApi_(botApi), controlApi_(controlApi) {}
 
   void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
-    auto responder = std::make_shared<PistacheResponder>(std::move(writer));
+    auto responder = std::make_shared<PistacheResponder>(writer.getPeer(), request.version());
     const std::string& path = request.resource();
     ParsedParams params =
         parseRequestParams(rawQuery(request), contentType(request), request.body());
