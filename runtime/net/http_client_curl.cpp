@@ -1,10 +1,20 @@
-// The libcurl multi loop. Requests are queued by any thread and picked up by the loop thread,
-// woken with curl_multi_wakeup; completions run on the loop thread.
+// The libcurl multi loop, driven by epoll through curl_multi_socket_action: each event makes
+// curl look only at the transfer whose socket is ready (curl_multi_perform walks every transfer
+// on every call, which under load cost more than the requests themselves). Requests are queued
+// by any thread and picked up by the loop thread, woken through an eventfd; completions run on
+// the loop thread.
 #include "net/http_client_curl.hpp"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -19,6 +29,7 @@ namespace {
 
 struct Transfer {
   HttpRequest request;
+  std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   HttpCallback done;
   HttpResponse response;
   curl_slist* header_list = nullptr;
@@ -60,8 +71,19 @@ size_t onHeader(char* data, size_t size, size_t n, void* ud) {
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(CurlOptions options) : options_(std::move(options)) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_ < 0 || wake_fd_ < 0) throw std::runtime_error("http client: epoll/eventfd failed");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_fd_, &ev);
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_connections);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::onSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::onTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     loop_ = std::thread([this] {
       nameThisThread("botfn-curl-" + options_.name);
       run();
@@ -70,10 +92,12 @@ class CurlHttpClient final : public HttpClient {
 
   ~CurlHttpClient() override {
     stopping_ = true;
-    curl_multi_wakeup(multi_);
+    wakeLoop();
     loop_.join();
     for (CURL* easy : idle_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
+    close(wake_fd_);
+    close(epoll_);
   }
 
   void send(HttpRequest request, HttpCallback done) override {
@@ -88,12 +112,12 @@ class CurlHttpClient final : public HttpClient {
       wake = !wake_sent_;  // one wake-up per batch the loop picks up, not one per request
       wake_sent_ = true;
     }
-    if (wake) curl_multi_wakeup(multi_);
+    if (wake) wakeLoop();
   }
 
   void abortAll() override {
     abort_.store(true);
-    curl_multi_wakeup(multi_);
+    wakeLoop();
   }
 
   size_t inFlight() const override { return in_flight_.load(); }
@@ -102,6 +126,10 @@ class CurlHttpClient final : public HttpClient {
   void start(std::unique_ptr<Transfer> t) {
     if (abort_.load()) {
       finish(std::move(t), fail(ErrorCode::ShuttingDown, "client aborted"));
+      return;
+    }
+    if (std::chrono::steady_clock::now() - t->queued_at >= t->request.timeout) {
+      finish(std::move(t), fail(ErrorCode::HttpTimeout, "no free connection within the timeout"));
       return;
     }
     // Easy handles are reused: each one allocates ~40 KB of buffers on first use.
@@ -117,7 +145,10 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+    // The timeout counts from send(): time spent waiting for a free connection is part of it.
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t->queued_at);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(1, (r.timeout - waited).count())));
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
@@ -188,7 +219,56 @@ class CurlHttpClient final : public HttpClient {
     }
   }
 
+  void wakeLoop() {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+
+  // curl tells which sockets to watch for what; epoll watches them.
+  static int onSocket(CURL*, curl_socket_t fd, int what, void* self_ptr, void*) {
+    auto* self = static_cast<CurlHttpClient*>(self_ptr);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return 0;
+  }
+
+  // curl's single timeout (connects, transfer timeouts, "start now" after an add).
+  static int onTimer(CURLM*, long timeout_ms, void* self_ptr) {
+    auto* self = static_cast<CurlHttpClient*>(self_ptr);
+    if (timeout_ms < 0) {
+      self->timer_.reset();
+    } else {
+      self->timer_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    }
+    return 0;
+  }
+
+  void startWaiting() {
+    while (!waiting_.empty() && running_.size() < static_cast<size_t>(options_.max_connections)) {
+      auto t = std::move(waiting_.front());
+      waiting_.pop_front();
+      start(std::move(t));
+    }
+  }
+
+  void completeFinished() {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg == CURLMSG_DONE) complete(msg->easy_handle, msg->data.result);
+    }
+    startWaiting();  // freed slots: curl's timer callback schedules their start
+  }
+
   void run() {
+    epoll_event events[64];
     while (true) {
       std::deque<std::unique_ptr<Transfer>> batch;
       {
@@ -196,8 +276,16 @@ class CurlHttpClient final : public HttpClient {
         batch.swap(incoming_);
         wake_sent_ = false;
       }
-      for (auto& t : batch) start(std::move(t));
+      // At most one transfer per allowed connection goes into curl: transfers it has to queue
+      // itself are revisited on every socket event and every removal.
+      for (auto& t : batch) waiting_.push_back(std::move(t));
+      startWaiting();
       if (abort_.exchange(false)) {
+        while (!waiting_.empty()) {
+          auto t = std::move(waiting_.front());
+          waiting_.pop_front();
+          finish(std::move(t), fail(ErrorCode::ShuttingDown, "client aborted"));
+        }
         while (!running_.empty()) {
           CURL* easy = running_.begin()->first;
           auto node = running_.extract(easy);
@@ -206,21 +294,42 @@ class CurlHttpClient final : public HttpClient {
           finish(std::move(node.mapped()), fail(ErrorCode::ShuttingDown, "client aborted"));
         }
       }
-      if (stopping_ && running_.empty()) {
+      if (stopping_ && running_.empty() && waiting_.empty()) {
         std::lock_guard lock(mutex_);
         if (incoming_.empty()) break;
       }
-      int still = 0;
-      curl_multi_perform(multi_, &still);
-      int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
-        if (msg->msg == CURLMSG_DONE) complete(msg->easy_handle, msg->data.result);
+      int wait_ms = 1000;
+      if (timer_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *timer_ - std::chrono::steady_clock::now());
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000));
       }
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      const int n = epoll_wait(epoll_, events, 64, wait_ms);
+      int still = 0;
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == wake_fd_) {
+          uint64_t drained = 0;
+          [[maybe_unused]] const ssize_t r = read(wake_fd_, &drained, sizeof drained);
+          continue;
+        }
+        const uint32_t e = events[i].events;
+        const int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                         ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(multi_, fd, mask, &still);
+      }
+      if (timer_ && *timer_ <= std::chrono::steady_clock::now()) {
+        timer_.reset();  // curl sets a new one from inside the call if it needs one
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &still);
+      }
+      completeFinished();
     }
   }
 
   CurlOptions options_;
+  int epoll_ = -1;
+  int wake_fd_ = -1;
+  std::optional<std::chrono::steady_clock::time_point> timer_;  // loop thread only
   CURLM* multi_ = nullptr;
   std::thread loop_;
   std::mutex mutex_;
@@ -228,6 +337,7 @@ class CurlHttpClient final : public HttpClient {
   bool wake_sent_ = false;  // under mutex_: a wake-up is on its way to the loop
   static constexpr size_t kIdleHandles = 256;
   std::vector<CURL*> idle_;  // loop thread only
+  std::deque<std::unique_ptr<Transfer>> waiting_;  // loop thread only: beyond max_connections
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abort_{false};
