@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "loopback_listener.hpp"
 #include "stack.hpp"
 
 namespace botfn::e2e {
@@ -23,15 +24,7 @@ using std::chrono::seconds;
 class HoldingServer {
  public:
   HoldingServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, 64);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = testing::listenOnLoopback(port_, 64);
     thread_ = std::thread([this] { acceptLoop(); });
   }
   ~HoldingServer() {
@@ -69,7 +62,7 @@ class HoldingServer {
     }
   }
   int fd_ = -1;
-  int port_ = 0;
+  uint16_t port_ = 0;
   std::thread thread_;
   std::vector<std::thread> handlers_;
   std::atomic<int> held_{0};

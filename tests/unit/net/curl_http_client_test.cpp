@@ -2,9 +2,7 @@
 // max_connections wait their turn (and their timeout counts the wait), abort, size limits.
 #include "net/http_client_curl.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_listener.hpp"
+
 namespace botfn::net {
 namespace {
 
@@ -27,15 +27,7 @@ using namespace std::chrono_literals;
 class LocalServer {
  public:
   explicit LocalServer(std::chrono::milliseconds delay = 0ms) : delay_(delay) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(listen_fd_, 128);
-    socklen_t len = sizeof addr;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = testing::listenOnLoopback(port_);
     acceptor_ = std::thread([this] { acceptLoop(); });
   }
   ~LocalServer() {
