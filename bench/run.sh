@@ -83,13 +83,13 @@ secret_env = "BENCH_SECRET"
 username = "demo_bot"
 TOML
   BENCH_TOKEN=$token "$bin" serve --config "$tmp/$2.toml" >"$tmp/$2.log" 2>&1 &
-  pids+=($!)
   wait_port "$port"
   echo "$port $!"
 }
 
 wait_port "$nginx_port"; wait_port "$trivial_port"; wait_port "$fake_port"
 read -r ingest_port ingest_pid < <(start_botfn $'[dispatch]\npaused = true' ingest)
+pids+=("$ingest_pid")  # start_botfn ran in a subshell: its pids+= did not reach us
 
 run_wrk() { wrk -t2 -c64 -d"${secs}s" -s bench/webhook.lua "$1" 2>&1; }
 echo "== 1. throughput: wrk -t2 -c64 -d${secs}s, ~600 B updates with the secret header"
@@ -116,12 +116,14 @@ echo "target $((per_worker * conc)) req/s (hey -q $per_worker -c $conc; one body
 grep -E "Requests/sec|50%|90%|99%|\[200\]|\[5" "$tmp/hey.txt" || cat "$tmp/hey.txt"
 curl -s "http://127.0.0.1:$ingest_port/metrics" | awk '/^botfn_ingress_durable_seconds_(sum|count)/ {v[$1]=$2} END { if (v["botfn_ingress_durable_seconds_count"] > 0) printf "botfn histogram: mean time to durable %.3f ms over %d requests\n", 1000 * v["botfn_ingress_durable_seconds_sum"] / v["botfn_ingress_durable_seconds_count"], v["botfn_ingress_durable_seconds_count"] }'
 
+kill "$ingest_pid" 2>/dev/null || true  # its WAL checkpoints must not run during phase 3
 echo
 echo "== 3. end to end: webhook -> queue -> Lua (demo app) -> commit -> sender -> fake Bot API"
 # make the 1000 chats of webhook.lua known to the fake
 seq 100000 100999 | xargs -P 8 -I{} curl -s -o /dev/null -X POST "http://127.0.0.1:$fake_port/control/message" \
   -H 'Content-Type: application/json' -d "{\"token\":\"$token\",\"user_id\":{},\"text\":\"hi\"}"
 read -r e2e_port e2e_pid < <(start_botfn "" e2e)
+pids+=("$e2e_pid")
 # Highest call sequence number at the fake: every Bot API call of this phase is a sendMessage
 # (the demo's reply), and the log keeps only the newest 20000 records, so count by seq.
 calls_now() { curl -s "http://127.0.0.1:$fake_port/control/calls?token=${2:-$token}&since=${1:-0}&method=sendMessage" | python3 -c 'import json,sys; c=json.load(sys.stdin)["calls"]; print(max([x["seq"] for x in c] + [int(sys.argv[1])]))' "${1:-0}"; }
