@@ -1,6 +1,8 @@
 // Outbox drain loop and result classification.
 #include "sender/outbox_sender.hpp"
 
+#include <optional>
+
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 
@@ -28,7 +30,13 @@ OutboxSender::OutboxSender(SenderOptions options, storage::Store& store, ApiLook
 OutboxSender::~OutboxSender() { stop(std::chrono::steady_clock::now()); }
 
 void OutboxSender::start() {
-  store_.onOutboxChanged([this] { wake(); });
+  store_.onOutboxChanged([this] {
+    {
+      std::lock_guard lock(mutex_);
+      new_rows_ = true;
+    }
+    cv_.notify_all();
+  });
   thread_ = std::thread([this] {
     nameThisThread("botfn-sender");
     loop();
@@ -39,6 +47,7 @@ void OutboxSender::wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
+    new_rows_ = true;
   }
   cv_.notify_all();
 }
@@ -51,38 +60,81 @@ bool OutboxSender::stop(std::chrono::steady_clock::time_point deadline) {
   return cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
 }
 
+void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
+  if (lane.busy || lane.queued || lane.rows.empty()) return;
+  lane.queued = true;
+  const int64_t at = lane.rows.front().next_at_ms;
+  if (at > now) {
+    delayed_.emplace(at, key);
+  } else {
+    ready_.push_back(key);
+  }
+}
+
 void OutboxSender::loop() {
   auto log = log::get("sender");
   while (!stopping_) {
+    bool read = false;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, options_.poll_interval, [&] { return woken_ || stopping_.load(); });
+      auto wait = options_.poll_interval;
+      if (!delayed_.empty()) {
+        wait = std::min(wait, std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
+      }
+      const bool signalled = cv_.wait_for(lock, wait, [&] { return woken_ || new_rows_ || stopping_.load(); });
+      // Read the store when it said there are new rows, and on every quiet interval as a safety net.
+      read = new_rows_ || !signalled;
       woken_ = false;
+      new_rows_ = false;
     }
     if (stopping_ || options_.paused) continue;
-    // Only rows committed since the last read: each row is read once, never re-scanned.
-    auto rows = store_.pendingOutbox(2000, last_read_id_);
-    if (!rows) {
-      log->error("outbox read failed: {}", rows.error().describe());
-      continue;
+    std::optional<std::vector<storage::OutboxRow>> rows;
+    if (read) {
+      // Only rows committed since the last read: each row is read once, never re-scanned.
+      auto fetched = store_.pendingOutbox(2000, last_read_id_);
+      if (!fetched) {
+        log->error("outbox read failed: {}", fetched.error().describe());
+        continue;
+      }
+      rows = std::move(*fetched);
     }
-    std::vector<storage::OutboxRow> ready;
+    std::vector<storage::OutboxRow> sending;
     {
       std::lock_guard lock(mutex_);
-      for (auto& row : *rows) {
-        last_read_id_ = std::max(last_read_id_, row.id);
-        lanes_[laneKey(row.message)].push_back(std::move(row));
-      }
-      if (rows->size() == 2000) woken_ = true;  // more to read
       const int64_t now = nowMillis();
-      for (const auto& [key, queue] : lanes_) {
-        if (queue.empty() || busy_lanes_.count(key) || queue.front().next_at_ms > now) continue;
-        busy_lanes_.insert(key);
+      if (rows) {
+        for (auto& row : *rows) {
+          last_read_id_ = std::max(last_read_id_, row.id);
+          const std::string key = laneKey(row.message);
+          Lane& lane = lanes_[key];
+          lane.rows.push_back(std::move(row));
+          schedule(key, lane, now);
+        }
+        if (rows->size() == 2000) new_rows_ = true;  // more to read
+      }
+      while (!delayed_.empty() && delayed_.begin()->first <= now) {
+        ready_.push_back(std::move(delayed_.begin()->second));
+        delayed_.erase(delayed_.begin());
+      }
+      // Lanes in the order they became ready: no lane waits behind a busier one.
+      while (!ready_.empty()) {
+        const std::string key = std::move(ready_.front());
+        ready_.pop_front();
+        auto it = lanes_.find(key);
+        if (it == lanes_.end()) continue;
+        Lane& lane = it->second;
+        lane.queued = false;
+        if (lane.busy || lane.rows.empty()) continue;
+        if (lane.rows.front().next_at_ms > now) {
+          schedule(key, lane, now);
+          continue;
+        }
+        lane.busy = true;
         ++in_flight_;
-        ready.push_back(queue.front());
+        sending.push_back(lane.rows.front());
       }
     }
-    for (auto& row : ready) sendRow(std::move(row));
+    for (auto& row : sending) sendRow(std::move(row));
   }
 }
 
@@ -149,15 +201,22 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
     if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
     {
       std::lock_guard lock(mutex_);
-      busy_lanes_.erase(key);
-      auto lane = lanes_.find(key);
-      if (r && lane != lanes_.end() && !lane->second.empty() && lane->second.front().id == id) {
-        if (kind == storage::OutboxResult::Kind::Retry) {
-          lane->second.front().attempts++;
-          lane->second.front().next_at_ms = retry_at;
+      if (auto it = lanes_.find(key); it != lanes_.end()) {
+        Lane& lane = it->second;
+        lane.busy = false;
+        if (r && !lane.rows.empty() && lane.rows.front().id == id) {
+          if (kind == storage::OutboxResult::Kind::Retry) {
+            lane.rows.front().attempts++;
+            lane.rows.front().next_at_ms = retry_at;
+          } else {
+            lane.rows.pop_front();
+          }
+        }
+        // A failed result write keeps the row at the head: it is sent again (at least once).
+        if (lane.rows.empty() && !lane.queued) {
+          lanes_.erase(it);
         } else {
-          lane->second.pop_front();
-          if (lane->second.empty()) lanes_.erase(lane);
+          schedule(key, lane, nowMillis());
         }
       }
       --in_flight_;

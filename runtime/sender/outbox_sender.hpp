@@ -11,7 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
+#include <unordered_map>
 #include <thread>
 
 #include "core/metrics.hpp"
@@ -48,13 +48,23 @@ class OutboxSender {
   Metrics& metrics_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::set<std::string> busy_lanes_;
-  // Pending rows per lane, read from the store once each (ids after last_read_id_); the head of
-  // a lane is in flight or waiting for its retry time.
-  std::map<std::string, std::deque<storage::OutboxRow>> lanes_;
+  // Pending rows of a lane, read from the store once each (ids after last_read_id_); the head is
+  // in flight (busy), waiting in ready_ or delayed_ (queued), or waiting for its lane to be freed.
+  struct Lane {
+    std::deque<storage::OutboxRow> rows;
+    bool busy = false;
+    bool queued = false;
+  };
+  // Puts a lane whose head may go out into ready_ (now) or delayed_ (at its retry time).
+  void schedule(const std::string& key, Lane& lane, int64_t now);
+
+  std::unordered_map<std::string, Lane> lanes_;
+  std::deque<std::string> ready_;                 // no scan over all lanes per wake-up
+  std::multimap<int64_t, std::string> delayed_;   // retry time (unix ms) → lane
   int64_t last_read_id_ = 0;
   size_t in_flight_ = 0;
-  bool woken_ = false;
+  bool woken_ = false;     // a lane was freed
+  bool new_rows_ = false;  // the store committed outbox rows since the last read
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -153,5 +153,33 @@ TEST_F(OutboxSenderTest, EditGetsTheMessageIdOfItsHandleAndNotModifiedIsSuccess)
   EXPECT_EQ(metrics_.counterValue("botfn_sends_total", "bot=\"b\",method=\"editMessageText\",result=\"not_modified\""), 1u);
 }
 
+TEST_F(OutboxSenderTest, ALaneWaitingOutA429DoesNotHoldOtherLanes) {
+  std::atomic<bool> limited{false};
+  http_.answer = [&](const nlohmann::json& p, const std::string&) {
+    if (p["chat_id"] == 1 && !limited.exchange(true)) {
+      return std::make_pair(429, std::string(R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 2","parameters":{"retry_after":2}})"));
+    }
+    return std::make_pair(200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
+  };
+  commit(1, {text(1, "first"), text(1, "second")});
+  start();
+  const auto started = std::chrono::steady_clock::now();
+  // 200 more lanes, committed while chat 1 waits: all of them go out during its 2 s.
+  for (int chat = 2; chat <= 201; ++chat) commit(chat, {text(chat, "x")});
+  for (int i = 0; i < 150; ++i) {
+    if (store_->pendingOutbox(1000)->size() == 2) break;  // only chat 1's rows are left
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(store_->pendingOutbox(1000)->size(), 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1900ms);
+  ASSERT_TRUE(waitPendingZero());
+  std::vector<std::string> chat1;
+  for (const auto& [method, p] : http_.calls) {
+    if (p["chat_id"] == 1) chat1.push_back(p["text"].get<std::string>());
+  }
+  EXPECT_EQ(chat1, (std::vector<std::string>{"first", "first", "second"}));  // retried, then in order
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms);
+}
+
 }  // namespace
 }  // namespace botfn::sender
