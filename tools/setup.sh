@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates curl
   libpistache-dev libluajit-5.1-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libssl-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
-  libtomlplusplus-dev libcli11-dev libexpected-dev libsimdjson-dev
+  libtomlplusplus-dev libcli11-dev libexpected-dev libsimdjson-dev libjemalloc-dev
   wrk hey nginx-light python3
 )
 
