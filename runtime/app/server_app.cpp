@@ -164,10 +164,10 @@ int serve(const Config& c, const ServeOptions& options) {
   fc->metrics = &metrics;
   fc->shutting_down = &shutting_down;
   fc->max_backlog = static_cast<size_t>(c.ingest_max_backlog);
-  auto* db = st.db.get();
+  auto* bus = st.bus.get();
   const size_t max_backlog = fc->max_backlog;
-  fc->readiness = [db, max_backlog]() -> std::string {
-    return db->backlog() >= max_backlog ? "storage backlog is full" : "";
+  fc->readiness = [bus, max_backlog]() -> std::string {
+    return bus->writeBacklog() >= max_backlog ? "storage backlog is full" : "";
   };
   auto router = std::make_shared<ingress::Router>();
   functions::registerFunctions(*router, fc);

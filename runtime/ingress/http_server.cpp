@@ -64,6 +64,9 @@ class PistacheSink final : public Responder::Sink {
           close, r.content_type, &r.headers, r.body});
       const size_t size = bytes.size();
       auto sent = peer->send(RawBuffer(std::move(bytes), size));
+      // Pistache marks a peer busy when a request arrives and idle again in its own send path;
+      // without this an idle keep-alive connection is closed with a spurious 408.
+      peer->setIdle(true);
       if (close) halfCloseAfter(sent, peer);
     } catch (const std::exception& e) {
       log::get("ingress")->warn("response not delivered: {}", e.what());

@@ -259,6 +259,25 @@ class CurlHttpClient final : public HttpClient {
     }
   }
 
+  // Fails the waiting transfers whose timeout ran out before a connection was free. Runs only
+  // when the earliest waiting deadline passed, so a long queue is not walked on every event.
+  void expireWaiting() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!waiting_deadline_ || now < *waiting_deadline_) return;
+    waiting_deadline_.reset();
+    std::deque<std::unique_ptr<Transfer>> keep;
+    for (auto& t : waiting_) {
+      const auto deadline = t->queued_at + t->request.timeout;
+      if (deadline <= now) {
+        finish(std::move(t), fail(ErrorCode::HttpTimeout, "no free connection within the timeout"));
+      } else {
+        if (!waiting_deadline_ || deadline < *waiting_deadline_) waiting_deadline_ = deadline;
+        keep.push_back(std::move(t));
+      }
+    }
+    waiting_.swap(keep);
+  }
+
   void completeFinished() {
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
@@ -278,8 +297,13 @@ class CurlHttpClient final : public HttpClient {
       }
       // At most one transfer per allowed connection goes into curl: transfers it has to queue
       // itself are revisited on every socket event and every removal.
-      for (auto& t : batch) waiting_.push_back(std::move(t));
+      for (auto& t : batch) {
+        const auto deadline = t->queued_at + t->request.timeout;
+        if (!waiting_deadline_ || deadline < *waiting_deadline_) waiting_deadline_ = deadline;
+        waiting_.push_back(std::move(t));
+      }
       startWaiting();
+      expireWaiting();
       if (abort_.exchange(false)) {
         while (!waiting_.empty()) {
           auto t = std::move(waiting_.front());
@@ -299,10 +323,11 @@ class CurlHttpClient final : public HttpClient {
         if (incoming_.empty()) break;
       }
       int wait_ms = 1000;
-      if (timer_) {
+      for (const auto& deadline : {timer_, waiting_deadline_}) {
+        if (!deadline) continue;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            *timer_ - std::chrono::steady_clock::now());
-        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000));
+            *deadline - std::chrono::steady_clock::now());
+        wait_ms = std::min(wait_ms, static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000)));
       }
       const int n = epoll_wait(epoll_, events, 64, wait_ms);
       int still = 0;
@@ -323,6 +348,7 @@ class CurlHttpClient final : public HttpClient {
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &still);
       }
       completeFinished();
+      expireWaiting();
     }
   }
 
@@ -338,6 +364,7 @@ class CurlHttpClient final : public HttpClient {
   static constexpr size_t kIdleHandles = 256;
   std::vector<CURL*> idle_;  // loop thread only
   std::deque<std::unique_ptr<Transfer>> waiting_;  // loop thread only: beyond max_connections
+  std::optional<std::chrono::steady_clock::time_point> waiting_deadline_;  // earliest in waiting_
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abort_{false};

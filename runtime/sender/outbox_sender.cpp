@@ -94,6 +94,8 @@ void OutboxSender::loop() {
       auto fetched = store_.pendingOutbox(2000, last_read_id_);
       if (!fetched) {
         log->error("outbox read failed: {}", fetched.error().describe());
+        std::lock_guard lock(mutex_);
+        new_rows_ = true;  // read again on the next pass
         continue;
       }
       rows = std::move(*fetched);

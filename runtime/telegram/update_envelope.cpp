@@ -159,6 +159,10 @@ void idOf(dom::element v, std::optional<int64_t>& out) {
 
 // The body as a DOM, or nullopt when simdjson refuses it (the reference reader then decides).
 std::optional<Envelope> fastEnvelope(std::string_view body, int max_depth) {
+  // A parser keeps memory for the largest document it saw (about 10x its size) per server thread;
+  // the rare big update takes the reference reader instead.
+  constexpr size_t kFastPathMaxBytes = 256 << 10;
+  if (body.size() > kFastPathMaxBytes) return std::nullopt;
   thread_local dom::parser parser;
   thread_local int allocated_depth = 0;
   if (allocated_depth != max_depth || parser.capacity() < body.size()) {

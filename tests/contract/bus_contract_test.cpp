@@ -108,5 +108,21 @@ TYPED_TEST(BusContract, OldProcessedMarkersArePrunedUnlessTheirEntryIsQueued) {
   EXPECT_TRUE(*this->backend.store().isProcessed("b", 2));  // its redelivery must still be skipped
 }
 
+// Review finding: a repeat of an update whose processed marker is kept (its entry is still queued)
+// must stay a Duplicate after the dedupe window: only redelivered entries look markers up, so a
+// fresh entry for it would run again and its commit would fail on the marker, stalling the lane.
+TYPED_TEST(BusContract, ARepeatOfAnUpdateWithAMarkerStaysADuplicateAfterTheWindow) {
+  this->push({this->item(2)});
+  Commit c;
+  c.bot = "b";
+  c.update_id = 2;
+  c.kind = "message";
+  ASSERT_TRUE(await<Result<void>>([&](auto done) { this->backend.store().commit(c, done); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  this->backend.reopen(0, /*dedupe_window_s=*/0);
+  this->push({this->item(3)});  // prunes: the marker of 2 stays (its entry is queued)
+  EXPECT_EQ(this->push({this->item(2)}), std::vector<PushOutcome>{PushOutcome::Duplicate});
+}
+
 }  // namespace
 }  // namespace botfn::storage::contract

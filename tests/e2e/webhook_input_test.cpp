@@ -159,10 +159,31 @@ TEST(WebhookInputTest, Http11ClientsGetKeepAlive) {
   close(fd);
 }
 
-TEST(WebhookInputTest, SlowHeadersTimeOut) {
+StackOptions withOneSecondTimeouts() {
   StackOptions o = quiet();
   o.toml_extra = "[server]\nheader_timeout_s = 1\nbody_timeout_s = 1\n";
-  Stack s(o);
+  return o;
+}
+
+// Review finding: answers written raw left the peer marked busy, so an idle keep-alive connection
+// (Telegram keeps its webhook connections) got a spurious 408 once the header timeout passed.
+TEST(WebhookInputTest, AnIdleKeepAliveConnectionGetsNoSpurious408) {
+  Stack s(withOneSecondTimeouts());
+  int fd = connectTo(s.port());
+  ASSERT_GE(fd, 0);
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  EXPECT_EQ(readSome(fd, seconds(5)).rfind("HTTP/1.1 200", 0), 0u);
+  // Idle for well past the header timeout: nothing may arrive on the connection.
+  const std::string unsolicited = readSome(fd, seconds(3));
+  EXPECT_EQ(unsolicited.find("408"), std::string::npos) << unsolicited;
+  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  EXPECT_EQ(readSome(fd, seconds(5)).rfind("HTTP/1.1 200", 0), 0u);  // still the same connection
+  close(fd);
+}
+
+TEST(WebhookInputTest, SlowHeadersTimeOut) {
+  Stack s(withOneSecondTimeouts());
   int fd = connectTo(s.port());
   ASSERT_GE(fd, 0);
   const std::string partial = "POST /tg/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n";

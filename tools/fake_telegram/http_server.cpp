@@ -50,6 +50,7 @@ class PistacheResponder : public Responder {
           &reply.headers, reply.body});
       const size_t size = bytes.size();
       peer->send(RawBuffer(std::move(bytes), size));
+      peer->setIdle(true);  // as Pistache's own send path does: else idle peers get a 408
     } catch (const std::exception&) {
       // The client went away; nothing to do.
     }

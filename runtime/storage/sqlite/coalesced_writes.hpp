@@ -9,9 +9,21 @@
 #include <mutex>
 #include <vector>
 
+#include "core/log.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace botfn::storage::sqlite {
+
+// Runs one item's completion: one that throws must not keep the others from theirs.
+template <typename Fn, typename... Args>
+void runCompletion(Fn& done, Args&&... args) {
+  if (!done) return;
+  try {
+    done(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    log::get("storage")->error("write completion threw: {}", e.what());
+  }
+}
 
 template <typename Item>
 class CoalescedWrites {
@@ -69,7 +81,11 @@ class CoalescedWrites {
                        [this, job](Result<void> r) {
                          // The group failed before reaching this job: its items fail with it.
                          if (!job->taken) take(*job);
-                         after_(std::move(r), job->items);
+                         try {
+                           after_(std::move(r), job->items);
+                         } catch (const std::exception& e) {
+                           log::get("storage")->error("write completion threw: {}", e.what());
+                         }
                          // Notify under the lock: the destructor may free idle_ right after.
                          std::lock_guard lock(mutex_);
                          --jobs_;

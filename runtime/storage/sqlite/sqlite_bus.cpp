@@ -46,7 +46,11 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   const int64_t now = nowSeconds();
   if (now - last_prune_ > 60) {  // writer thread only
     last_prune_ = now;
-    Stmt s(db, "DELETE FROM seen_updates WHERE seen_at < ?1");
+    // An id is forgotten only once its processed marker is gone too: a repeat of an update
+    // that has a marker must stay a Duplicate (only redelivered entries look markers up).
+    Stmt s(db,
+           "DELETE FROM seen_updates WHERE seen_at < ?1 AND NOT EXISTS (SELECT 1 FROM processed p "
+           "WHERE p.bot = seen_updates.bot AND p.update_id = seen_updates.update_id)");
     s.bind(1, now - dedupe_window_s_);
     s.step();
     // Processed markers only matter while their entry could be redelivered (still in inbound)
@@ -110,8 +114,8 @@ void SqliteBus::finishPushes(Result<void> r, std::vector<Push>& pushes) {
   waiting_updates_.fetch_sub(updates, std::memory_order_relaxed);
   if (r) enqueueReady(std::move(entries));  // queued before anyone hears "durable"
   for (auto& push : pushes) {
-    push.done(r ? Result<std::vector<PushOutcome>>(std::move(push.outcomes))
-                : Result<std::vector<PushOutcome>>(tl::unexpected(r.error())));
+    runCompletion(push.done, r ? Result<std::vector<PushOutcome>>(std::move(push.outcomes))
+                               : Result<std::vector<PushOutcome>>(tl::unexpected(r.error())));
   }
 }
 
@@ -157,9 +161,7 @@ void SqliteBus::finishAcks(Result<void> r, std::vector<Ack>& acks) {
     std::lock_guard lock(mutex_);
     leased_ -= std::min(leased_, acks.size());
   }
-  for (auto& ack : acks) {
-    if (ack.done) ack.done(r);
-  }
+  for (auto& ack : acks) runCompletion(ack.done, r);
 }
 
 size_t SqliteBus::depth() const {

@@ -216,9 +216,7 @@ Result<void> SqliteStore::applySendResults(sqlite3* db, std::vector<SendResult>&
 }
 
 void SqliteStore::completeSendResults(Result<void> r, std::vector<SendResult>& sends) {
-  for (auto& send : sends) {
-    if (send.done) send.done(r);
-  }
+  for (auto& send : sends) runCompletion(send.done, r);
 }
 
 Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string& handle) {
