@@ -9,21 +9,9 @@
 #include <mutex>
 #include <vector>
 
-#include "core/log.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace botfn::storage::sqlite {
-
-// Runs one item's completion: one that throws must not keep the others from theirs.
-template <typename Fn, typename... Args>
-void runCompletion(Fn& done, Args&&... args) {
-  if (!done) return;
-  try {
-    done(std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    log::get("storage")->error("write completion threw: {}", e.what());
-  }
-}
 
 template <typename Item>
 class CoalescedWrites {
@@ -54,11 +42,6 @@ class CoalescedWrites {
     if (queue) queueJob();
   }
 
-  size_t waiting() const {
-    std::lock_guard lock(mutex_);
-    return waiting_.size();
-  }
-
  private:
   struct Job {
     std::vector<Item> items;
@@ -81,11 +64,7 @@ class CoalescedWrites {
                        [this, job](Result<void> r) {
                          // The group failed before reaching this job: its items fail with it.
                          if (!job->taken) take(*job);
-                         try {
-                           after_(std::move(r), job->items);
-                         } catch (const std::exception& e) {
-                           log::get("storage")->error("write completion threw: {}", e.what());
-                         }
+                         runCompletion(after_, std::move(r), job->items);
                          // Notify under the lock: the destructor may free idle_ right after.
                          std::lock_guard lock(mutex_);
                          --jobs_;
@@ -96,7 +75,7 @@ class CoalescedWrites {
   SqliteDb& db_;
   Apply apply_;
   After after_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::vector<Item> waiting_;
   bool job_queued_ = false;
   size_t jobs_ = 0;  // queued or running

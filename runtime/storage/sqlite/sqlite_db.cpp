@@ -2,7 +2,6 @@
 #include "storage/sqlite/sqlite_db.hpp"
 
 #include <chrono>
-#include <map>
 #include <future>
 
 #include "core/log.hpp"
@@ -281,12 +280,7 @@ void SqliteDb::run() {
     backlog_.fetch_sub(batch.size(), std::memory_order_relaxed);
     for (size_t i = 0; i < batch.size(); ++i) {
       auto& after = batch[i].after;
-      if (!after) continue;
-      try {
-        after(txn ? std::move(results[i]) : Result<void>(tl::unexpected(txn.error())));
-      } catch (const std::exception& e) {
-        log::get("storage")->error("write completion threw: {}", e.what());
-      }
+      runCompletion(after, txn ? std::move(results[i]) : Result<void>(tl::unexpected(txn.error())));
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
@@ -79,6 +80,18 @@ class SqliteDb {
   std::vector<std::unique_ptr<Connection>> readers_;
   std::thread thread_;
 };
+
+// Runs one write's completion on the writer thread: one that throws must not keep the others
+// (of the group, or of a coalesced job) from theirs.
+template <typename Fn, typename... Args>
+void runCompletion(Fn& done, Args&&... args) {
+  if (!done) return;
+  try {
+    done(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    log::get("storage")->error("write completion threw: {}", e.what());
+  }
+}
 
 // Helpers shared by the store and the bus.
 std::string rewriteParams(std::string_view sql);  // $N → ?N outside quotes and comments
