@@ -105,8 +105,9 @@ int serve(const Config& c, const ServeOptions& options) {
     std::string username = bot.username;
     if (username.empty()) {
       auto me = apis[name]->callSync("getMe", nlohmann::json::object(), std::chrono::seconds(10));
-      if (me.ok && me.result.contains("username")) {
-        username = me.result["username"].get<std::string>();
+      const auto& result = me.result();
+      if (me.ok && result.is_object() && result.contains("username") && result["username"].is_string()) {
+        username = result["username"].get<std::string>();
       } else {
         log->warn("bot {}: getMe failed ({} {}); commands addressed as /cmd@name will be ignored",
                   name, me.error_code, me.description);
@@ -273,8 +274,8 @@ int webhookCommand(const Config& c, const std::string& action, const std::string
       r = api.callSync("getWebhookInfo", nlohmann::json::object());
     }
     if (r.ok) {
-      if (print) std::printf("%s: %s\n", name.c_str(), r.result.dump().c_str());
-      log::get("app")->info("bot {}: {} webhook: {}", name, action, r.result.dump());
+      if (print) std::printf("%s: %s\n", name.c_str(), r.result().dump().c_str());
+      log::get("app")->info("bot {}: {} webhook: {}", name, action, r.result().dump());
     } else {
       if (print) {
         std::fprintf(stderr, "%s: %s failed: %d %s\n", name.c_str(), action.c_str(), r.error_code,

@@ -61,10 +61,10 @@ void LongPoller::loop() {
       continue;
     }
     backoff = std::chrono::milliseconds(500);
-    if (!r.result.is_array() || r.result.empty()) continue;
+    if (!r.result().is_array() || r.result().empty()) continue;
     std::vector<storage::InboundUpdate> batch;
     int64_t next = offset;
-    for (auto& u : r.result) {
+    for (auto& u : r.result()) {
       auto id = telegram::updateIdOf(u);
       if (!id) continue;
       next = std::max(next, *id + 1);
@@ -82,7 +82,7 @@ void LongPoller::loop() {
       if (!sleepFor(std::chrono::seconds(1))) break;
       continue;
     }
-    metrics_.counter("botfn_poll_updates_total", labels) += r.result.size();
+    metrics_.counter("botfn_poll_updates_total", labels) += r.result().size();
     offset = next;
   }
 }

@@ -164,13 +164,7 @@ void OutboxSender::sendRow(storage::OutboxRow row) {
   api->callJson(row.message.method, std::move(params), [this, row](telegram::ApiResponse r) {
     log::TraceScope trace(std::to_string(row.message.update_id));
     using Kind = storage::OutboxResult::Kind;
-    if (r.ok) {
-      std::optional<int64_t> message_id;
-      if (r.result.is_object() && r.result.contains("message_id")) {
-        message_id = r.result["message_id"].get<int64_t>();
-      }
-      return finish(row, {Kind::Sent, message_id, "", {}}, "ok");
-    }
+    if (r.ok) return finish(row, {Kind::Sent, r.message_id, "", {}}, "ok");
     if (r.notModified()) return finish(row, {Kind::Sent, std::nullopt, "", {}}, "not_modified");
     if (r.code == ErrorCode::TelegramRateLimited) {
       const int wait = std::max(1, r.retry_after.value_or(1));

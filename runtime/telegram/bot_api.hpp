@@ -15,7 +15,7 @@ namespace botfn::telegram {
 
 struct ApiResponse {
   bool ok = false;
-  nlohmann::json result;       // when ok
+  std::optional<int64_t> message_id;  // result.message_id, when ok and the result is a Message
   ErrorCode code = ErrorCode::Ok;
   int error_code = 0;          // Telegram's error_code, or 0 on transport errors
   std::string description;
@@ -23,6 +23,14 @@ struct ApiResponse {
   std::optional<int64_t> migrate_to_chat_id;
 
   bool notModified() const;     // "Bad Request: message is not modified..."
+  // The answer's result (null when absent), parsed on first use: the sender only needs
+  // message_id, and a DOM per sent message cost more than the rest of classifying it.
+  const nlohmann::json& result() const;
+
+ private:
+  friend ApiResponse classifyApiResponse(Result<net::HttpResponse> http);
+  std::string body_;  // the whole answer, when ok
+  mutable std::optional<nlohmann::json> result_;
 };
 
 class BotApi {
@@ -47,6 +55,7 @@ class BotApi {
   std::string token_;
 };
 
-ApiResponse classifyApiResponse(const Result<net::HttpResponse>& http);
+// Reads Telegram's answer envelope. Any body is safe: wrong types read as absent.
+ApiResponse classifyApiResponse(Result<net::HttpResponse> http);
 
 }  // namespace botfn::telegram

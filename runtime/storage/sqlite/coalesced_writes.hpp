@@ -58,7 +58,7 @@ class CoalescedWrites {
   void queueJob() {
     auto job = std::make_shared<Job>();
     db_.write(WriteJob{[this, job](sqlite3* db) -> Result<void> {
-                         take(*job);
+                         if (!job->taken) take(*job);  // a redone group applies the same items
                          return apply_(db, job->items);
                        },
                        [this, job](Result<void> r) {

@@ -80,7 +80,7 @@ class SqliteBus final : public Bus {
     std::optional<PollCursor> cursor;
     std::function<void(Result<std::vector<PushOutcome>>)> done;
     std::vector<PushOutcome> outcomes;  // filled by applyPushes
-    std::vector<QueueEntry> entries;
+    std::vector<int64_t> entry_ids;      // inbound row of each enqueued item, in order
   };
   struct Ack {
     int64_t entry_id;

@@ -69,7 +69,7 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
   for (auto& push : pushes) {
     push.outcomes.clear();
-    push.entries.clear();
+    push.entry_ids.clear();
     for (auto& item : push.items) {
       sqlite3_reset(seen.get());
       seen.bind(1, item.bot).bind(2, item.update_id).bind(3, now);
@@ -85,9 +85,7 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
       rc = insert.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "enqueue"));
       push.outcomes.push_back(PushOutcome::Enqueued);
-      // The body moves into the in-memory entry: the bus keeps no other copy.
-      push.entries.push_back(QueueEntry{sqlite3_last_insert_rowid(db), item.bot, item.update_id,
-                                        item.lane, item.kind, std::move(item.body)});
+      push.entry_ids.push_back(sqlite3_last_insert_rowid(db));
     }
     if (push.cursor) {
       Stmt s(db,
@@ -107,8 +105,15 @@ void SqliteBus::finishPushes(Result<void> r, std::vector<Push>& pushes) {
   std::vector<QueueEntry> entries;
   for (auto& push : pushes) {
     updates += push.items.size();
-    if (r) {
-      for (auto& e : push.entries) entries.push_back(std::move(e));
+    if (!r) continue;
+    // The body moves into the in-memory entry (only now: applyPushes may run twice): the bus
+    // keeps no other copy.
+    auto id = push.entry_ids.begin();
+    for (size_t i = 0; i < push.items.size() && i < push.outcomes.size(); ++i) {
+      if (push.outcomes[i] != PushOutcome::Enqueued) continue;
+      auto& item = push.items[i];
+      entries.push_back(QueueEntry{*id++, std::move(item.bot), item.update_id, std::move(item.lane),
+                                   std::move(item.kind), std::move(item.body)});
     }
   }
   waiting_updates_.fetch_sub(updates, std::memory_order_relaxed);

@@ -244,34 +244,14 @@ void SqliteDb::run() {
     }
     const auto started = std::chrono::steady_clock::now();
     std::vector<Result<void>> results;
-    results.reserve(batch.size());
-    Result<void> txn = execCached(writer_, "BEGIN IMMEDIATE");
+    Result<void> txn = applyGroup(batch, results);
     if (txn) {
-      for (auto& job : batch) {
-        (void)execCached(writer_, "SAVEPOINT job");
-        Result<void> r;
-        try {
-          r = job.apply(writer_);
-        } catch (const std::exception& e) {
-          r = fail(ErrorCode::StorageWrite, e.what());
-        }
-        if (!r && sqlite3_get_autocommit(writer_)) {
-          // SQLite rolled the whole transaction back (e.g. SQLITE_FULL): the group failed.
-          txn = tl::unexpected(r.error());
-          break;
-        }
-        if (!r) (void)execCached(writer_, "ROLLBACK TO job");
-        (void)execCached(writer_, "RELEASE job");
-        results.push_back(std::move(r));
-      }
-      if (txn) {
-        txn = execCached(writer_, "COMMIT");
-        if (!txn) {
-          (void)exec(writer_, "ROLLBACK");
-          Error e = txn.error();
-          if (e.detail.find("full") != std::string::npos) e.code = ErrorCode::StorageFull;
-          txn = tl::unexpected(e);
-        }
+      txn = execCached(writer_, "COMMIT");
+      if (!txn) {
+        (void)exec(writer_, "ROLLBACK");
+        Error e = txn.error();
+        if (e.detail.find("full") != std::string::npos) e.code = ErrorCode::StorageFull;
+        txn = tl::unexpected(e);
       }
     }
     if (!txn) failures.fetch_add(1, std::memory_order_relaxed);
@@ -283,6 +263,47 @@ void SqliteDb::run() {
       runCompletion(after, txn ? std::move(results[i]) : Result<void>(tl::unexpected(txn.error())));
     }
   }
+}
+
+namespace {
+Result<void> applyJob(WriteJob& job, sqlite3* db) {
+  try {
+    return job.apply(db);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::StorageWrite, e.what());
+  }
+}
+}  // namespace
+
+Result<void> SqliteDb::applyGroup(std::deque<WriteJob>& batch, std::vector<Result<void>>& results) {
+  // First without savepoints: two statements per job saved, and jobs almost never fail.
+  if (auto begun = execCached(writer_, "BEGIN IMMEDIATE"); !begun) return begun;
+  bool all_applied = true;
+  for (auto& job : batch) {
+    auto r = applyJob(job, writer_);
+    if (!r && sqlite3_get_autocommit(writer_)) return r;  // SQLite rolled the group back (SQLITE_FULL)
+    if (!r) {
+      all_applied = false;
+      break;
+    }
+  }
+  if (all_applied) {
+    results.assign(batch.size(), Result<void>{});
+    return {};
+  }
+  // A job failed: undo the group and redo it with a savepoint per job, so only the failing jobs
+  // lose their writes (jobs are re-runnable: they apply the same items again).
+  (void)exec(writer_, "ROLLBACK");
+  if (auto begun = execCached(writer_, "BEGIN IMMEDIATE"); !begun) return begun;
+  for (auto& job : batch) {
+    (void)execCached(writer_, "SAVEPOINT job");
+    auto r = applyJob(job, writer_);
+    if (!r && sqlite3_get_autocommit(writer_)) return r;
+    if (!r) (void)execCached(writer_, "ROLLBACK TO job");
+    (void)execCached(writer_, "RELEASE job");
+    results.push_back(std::move(r));
+  }
+  return {};
 }
 
 std::unique_ptr<Connection> SqliteDb::checkoutReader() {

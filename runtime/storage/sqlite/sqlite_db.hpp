@@ -1,5 +1,5 @@
 // SQLite plumbing for the embedded backend: one writer thread that group-commits every pending
-// job in one BEGIN IMMEDIATE transaction (each job in its own savepoint), a pool of read-only
+// job in one BEGIN IMMEDIATE transaction (redone with a savepoint per job when one fails), a pool of read-only
 // connections, $N → ?N parameter rewriting and value binding. Only storage/sqlite includes sqlite3.h.
 #pragma once
 
@@ -31,8 +31,10 @@ struct SqliteOptions {
   CheckpointLimits checkpoints{};
 };
 
-// A write job runs inside the group transaction; an error rolls back only its savepoint.
-// after runs on the writer thread once the transaction committed (or failed), with the result.
+// A write job runs inside the group transaction; an error rolls back only its own writes.
+// apply may run twice (the group is redone with savepoints when one job fails): it must apply
+// the same writes again and keep its inputs intact. after runs on the writer thread once the
+// transaction committed (or failed), with the result.
 struct WriteJob {
   std::function<Result<void>(sqlite3*)> apply;
   std::function<void(Result<void>)> after;
@@ -63,6 +65,8 @@ class SqliteDb {
 
  private:
   void run();
+  // BEGINs and applies the batch (one result per job); an error means the whole group failed.
+  Result<void> applyGroup(std::deque<WriteJob>& batch, std::vector<Result<void>>& results);
   std::unique_ptr<Connection> checkoutReader();
   void checkinReader(std::unique_ptr<Connection> connection);
 
