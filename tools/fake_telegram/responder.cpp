@@ -11,7 +11,8 @@ HttpReply apiOk(const Json& result, const std::string& description) {
   body["ok"] = true;
   body["result"] = result;
   if (!description.empty()) body["description"] = description;
-  return HttpReply{200, body.dump(), "application/json", {}, false};
+  std::string text = body.dump();
+  return HttpReply{200, std::move(text), "application/json", {}, false, std::move(body)};
 }
 
 HttpReply apiError(int code, const std::string& description, int retryAfter) {
@@ -25,6 +26,7 @@ HttpReply apiError(int code, const std::string& description, int retryAfter) {
     if (code == 429) reply.headers.emplace_back("Retry-After", std::to_string(retryAfter));
   }
   reply.body = body.dump();
+  reply.json = std::move(body);
   return reply;
 }
 

@@ -158,9 +158,11 @@ void Store::answerApiCall(BotState& bot, const ResponderPtr& responder, const st
   record.status = reply.dropConnection ? 0 : reply.status;
   record.ok = !reply.dropConnection && reply.status == 200;
   record.chatId = chatId;
-  if (!reply.dropConnection) {
+  if (!reply.dropConnection && !reply.json.is_null()) {
+    record.response = std::move(reply.json);
+  } else if (!reply.dropConnection) {
     Json parsed = Json::parse(reply.body, nullptr, false);
-    record.response = parsed.is_discarded() ? Json(reply.body) : parsed;
+    record.response = parsed.is_discarded() ? Json(reply.body) : std::move(parsed);
   }
   recordCall(bot, std::move(record), out);
   out.reply(responder, std::move(reply), std::chrono::milliseconds(config_.latencyMs));
