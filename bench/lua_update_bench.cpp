@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
                                            {"from", {{"id", 5}, {"is_bot", false}, {"first_name", "A"}, {"language_code", "en"}}}}}};
   effects::RunInput in;
   in.bot = bot;
-  in.update_json = update;
-  in.update = telegram::parseUpdate(update, "demo_bot");
+  in.update_doc = telegram::UpdateDocument::fromJson(update);
+  in.update = telegram::parseUpdateValue(update, "demo_bot");
   in.conversation = {"", "{}"};
   auto shared_in = std::make_shared<const effects::RunInput>(in);
   auto runOnce = [&] {

@@ -1,4 +1,4 @@
-// Raw-byte depth scan and guarded parse for untrusted JSON.
+// Raw-byte depth scan for untrusted JSON.
 #include "core/json_guard.hpp"
 
 namespace botfn {
@@ -29,15 +29,6 @@ int jsonDepth(std::string_view text, int limit) {
     }
   }
   return deepest;
-}
-
-Result<nlohmann::json> parseJsonGuarded(std::string_view text, int max_depth) {
-  if (jsonDepth(text, max_depth) > max_depth) {
-    return fail(ErrorCode::TooDeep);
-  }
-  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return fail(ErrorCode::BadJson);
-  return parsed;
 }
 
 }  // namespace botfn

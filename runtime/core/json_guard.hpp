@@ -1,12 +1,9 @@
-// Parsing of untrusted JSON bodies: rejects nesting deeper than a limit by scanning the raw bytes
-// before nlohmann parses them (its recursive dump() crashes on 100k-deep arrays).
-// Used by functions/webhook and the long-polling loop.
+// Untrusted JSON bodies: nesting deeper than a limit is rejected by scanning the raw bytes before
+// any parser builds a document (nlohmann's recursive dump() crashes on 100k-deep arrays).
+// Used by the webhook's envelope reader and the worker's UpdateDocument.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string_view>
-
-#include "core/error.hpp"
 
 namespace botfn {
 
@@ -14,7 +11,5 @@ inline constexpr int kMaxJsonDepth = 64;
 
 // Depth of the deepest array/object in text, ignoring brackets inside strings. Stops early past limit.
 int jsonDepth(std::string_view text, int limit = kMaxJsonDepth);
-// Parses text into json; BadJson or TooDeep on failure.
-Result<nlohmann::json> parseJsonGuarded(std::string_view text, int max_depth = kMaxJsonDepth);
 
 }  // namespace botfn

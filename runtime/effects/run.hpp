@@ -11,6 +11,7 @@
 #include "effects/effects.hpp"
 #include "storage/types.hpp"
 #include "telegram/update.hpp"
+#include "telegram/update_document.hpp"
 
 namespace botfn::effects {
 
@@ -26,7 +27,7 @@ struct RunInput {
   std::shared_ptr<const BotProfile> bot;
   storage::QueueEntry entry;
   telegram::Update update;
-  nlohmann::json update_json;
+  std::shared_ptr<const telegram::UpdateDocument> update_doc;  // the update's JSON, for ctx
   storage::Conversation conversation;
   int attempt = 1;
 };

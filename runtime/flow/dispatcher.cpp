@@ -1,7 +1,6 @@
 // Lane bookkeeping, run scheduling, retry and dead-letter policy.
 #include "flow/dispatcher.hpp"
 
-#include "core/json_guard.hpp"
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 #include "effects/commit_builder.hpp"
@@ -109,10 +108,10 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
     bus_.ack(e.id, nullptr);
     return finishJob(job);
   }
-  auto json = parseJsonGuarded(e.body);
-  if (!json || !bot) {
+  auto doc = telegram::UpdateDocument::parse(e.body);
+  if (!doc || !bot) {
     log::get("flow")->error("update {} of bot '{}' cannot run: {}", e.update_id, e.bot,
-                            !bot ? "bot is not configured" : json.error().describe());
+                            !bot ? "bot is not configured" : doc.error().describe());
     effects::RunInput input;
     input.bot = bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
     input.entry = e;
@@ -121,8 +120,8 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
   }
   job->input->bot = bot;
   job->input->entry = e;
-  job->input->update = telegram::parseUpdate(*json, bot->username);
-  job->input->update_json = std::move(*json);
+  job->input->update = telegram::parseUpdate(**doc, bot->username);
+  job->input->update_doc = std::move(*doc);
   auto conversation =
       store_.loadConversation(effects::conversationKeyOf(bot->name, job->input->update));
   if (!conversation) {

@@ -68,7 +68,7 @@ void LongPoller::loop() {
       auto id = telegram::updateIdOf(u);
       if (!id) continue;
       next = std::max(next, *id + 1);
-      auto parsed = telegram::parseUpdate(u, options_.username);
+      auto parsed = telegram::parseUpdateValue(u, options_.username);
       batch.push_back(storage::InboundUpdate{options_.bot, *id, parsed.lane, parsed.kind, u.dump()});
     }
     std::promise<Result<std::vector<storage::PushOutcome>>> done;

@@ -1,21 +1,24 @@
 // Update parsing: kind detection, ordering lane, command entity parsing (UTF-16 offsets).
 #include "telegram/update.hpp"
 #include "telegram/update_envelope.hpp"
+#include "telegram/update_document.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <simdjson.h>
+#include <unordered_map>
 
 namespace botfn::telegram {
 namespace {
 
-using nlohmann::json;
+namespace dom = simdjson::dom;
 
 constexpr std::array<std::string_view, 7> kMessageKinds = {
     "message",          "edited_message",          "channel_post", "edited_channel_post",
     "business_message", "edited_business_message", "guest_message"};
 
-// Checked in order: the first content field present names the message kind.
+// The first content field present (in this order) names the message kind.
 constexpr std::array<std::string_view, 44> kContentFields = {
     "text", "photo", "video", "animation", "document", "audio", "voice", "video_note",
     "sticker", "contact", "location", "venue", "poll", "dice", "game", "invoice",
@@ -27,21 +30,52 @@ constexpr std::array<std::string_view, 44> kContentFields = {
     "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",
     "video_chat_started", "video_chat_ended", "checklist"};
 
-std::optional<int64_t> idOf(const json& obj, std::string_view key) {
-  if (!obj.is_object()) return std::nullopt;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_object()) return std::nullopt;
-  auto id = it->find("id");
-  if (id == it->end() || !id->is_number_integer()) return std::nullopt;
-  return id->get<int64_t>();
+int contentRank(std::string_view key) {
+  static const auto* ranks = [] {
+    auto* m = new std::unordered_map<std::string_view, int>();
+    for (size_t i = 0; i < kContentFields.size(); ++i) m->emplace(kContentFields[i], static_cast<int>(i));
+    return m;
+  }();
+  auto it = ranks->find(key);
+  return it == ranks->end() ? -1 : it->second;
 }
 
-std::string stringOf(const json& obj, std::string_view key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  if (it == obj.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+}  // namespace
+
+std::optional<dom::element> fieldOf(dom::element object, std::string_view key) {
+  dom::object o;
+  if (object.get_object().get(o)) return std::nullopt;
+  std::optional<dom::element> out;
+  for (auto field : o) {
+    if (field.key == key) out = field.value;  // duplicate keys: the last wins
+  }
+  return out;
+}
+
+std::optional<int64_t> integerOf(dom::element value) {
+  if (value.is_int64()) return value.get_int64().value_unsafe();
+  if (value.is_uint64()) return INT64_MAX;  // as the ingress reader: ids never wrap negative
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<int64_t> integerField(dom::element object, std::string_view key) {
+  auto v = fieldOf(object, key);
+  return v ? integerOf(*v) : std::nullopt;
+}
+
+std::optional<int64_t> idOf(dom::element object, std::string_view key) {
+  auto inner = fieldOf(object, key);
+  return inner ? integerField(*inner, "id") : std::nullopt;
+}
+
+std::string stringOf(std::optional<dom::element> object, std::string_view key) {
+  if (!object) return {};
+  auto v = fieldOf(*object, key);
+  if (!v) return {};
+  if (v->is_string()) return std::string(v->get_string().value_unsafe());
+  if (auto i = integerOf(*v)) return std::to_string(*i);
   return {};
 }
 
@@ -51,17 +85,19 @@ std::string lower(std::string s) {
   return s;
 }
 
-void parseCommand(const json& message, std::string_view bot_username, Update& u) {
+void parseCommand(dom::element message, std::string_view bot_username, Update& u) {
   const std::string& text = u.text;
   if (text.empty() || text[0] != '/') return;
   size_t cmd_bytes = std::string::npos;
-  auto entities = message.find(u.message_kind == "text" ? "entities" : "caption_entities");
-  if (entities != message.end() && entities->is_array()) {
-    for (const auto& e : *entities) {
-      if (e.value("type", "") == "bot_command" && e.value("offset", -1) == 0) {
-        cmd_bytes = utf16ToByteOffset(text, e.value("length", 0));
-        break;
-      }
+  auto entities = fieldOf(message, u.message_kind == "text" ? "entities" : "caption_entities");
+  dom::array list;
+  if (entities && !entities->get_array().get(list)) {
+    for (auto e : list) {
+      auto type = fieldOf(e, "type");
+      if (!type || !type->is_string() || type->get_string().value_unsafe() != "bot_command") continue;
+      if (integerField(e, "offset") != 0) continue;
+      cmd_bytes = utf16ToByteOffset(text, static_cast<size_t>(std::max<int64_t>(0, integerField(e, "length").value_or(0))));
+      break;
     }
     if (cmd_bytes == std::string::npos) return;  // "/" without a command entity is plain text
   } else {
@@ -83,25 +119,26 @@ void parseCommand(const json& message, std::string_view bot_username, Update& u)
   if (rest != std::string::npos) u.command_args = text.substr(rest);
 }
 
-void parseMessage(const json& message, std::string_view bot_username, Update& u) {
+void parseMessage(dom::element message, std::string_view bot_username, Update& u) {
   u.chat_id = idOf(message, "chat");
   u.user_id = idOf(message, "from");
-  if (auto mid = message.find("message_id"); mid != message.end() && mid->is_number_integer()) {
-    u.message_id = mid->get<int64_t>();
-  }
-  if (auto chat = message.find("chat"); chat != message.end()) u.chat_type = stringOf(*chat, "type");
-  if (auto from = message.find("from"); from != message.end()) {
-    u.language_code = stringOf(*from, "language_code");
-  }
-  for (auto field : kContentFields) {
-    if (message.contains(field)) {
-      u.message_kind = std::string(field);
-      break;
+  u.message_id = integerField(message, "message_id");
+  u.chat_type = stringOf(fieldOf(message, "chat"), "type");
+  u.language_code = stringOf(fieldOf(message, "from"), "language_code");
+  dom::object fields;
+  bool has_caption = false;
+  if (!message.get_object().get(fields)) {
+    int best = -1;
+    for (auto field : fields) {
+      const int rank = contentRank(field.key);
+      if (rank >= 0 && (best < 0 || rank < best)) best = rank;
+      if (field.key == "caption") has_caption = true;
     }
+    if (best >= 0) u.message_kind = std::string(kContentFields[static_cast<size_t>(best)]);
   }
   if (u.message_kind == "text") {
     u.text = stringOf(message, "text");
-  } else if (message.contains("caption")) {
+  } else if (has_caption) {
     u.text = stringOf(message, "caption");
   }
   parseCommand(message, bot_username, u);
@@ -132,17 +169,21 @@ size_t utf16ToByteOffset(std::string_view s, size_t units) {
   return i;
 }
 
-Update parseUpdate(const nlohmann::json& update, std::string_view bot_username) {
+Update parseUpdate(const UpdateDocument& doc, std::string_view bot_username) {
+  const dom::element update = doc.root();
   Update u;
-  u.update_id = update.value("update_id", int64_t{0});
-  for (auto it = update.begin(); it != update.end(); ++it) {
-    if (it.key() != "update_id") {
-      u.kind = it.key();
-      break;
+  u.update_id = integerField(update, "update_id").value_or(0);
+  dom::object top;
+  if (!update.get_object().get(top)) {
+    for (auto field : top) {
+      if (field.key != "update_id") {
+        u.kind = std::string(field.key);
+        break;
+      }
     }
   }
   if (!u.kind.empty()) {
-    const json& payload = update[u.kind];
+    const dom::element payload = *fieldOf(update, u.kind);
     if (isMessageKind(u.kind)) {
       parseMessage(payload, bot_username, u);
     } else if (payload.is_object()) {
@@ -150,27 +191,25 @@ Update parseUpdate(const nlohmann::json& update, std::string_view bot_username) 
       u.user_id = idOf(payload, "from");
       if (!u.user_id) u.user_id = idOf(payload, "user");
       if (!u.user_id) u.user_id = idOf(payload, "voter_chat");
-      if (auto from = payload.find("from"); from != payload.end()) {
-        u.language_code = stringOf(*from, "language_code");
-      }
-      if (auto chat = payload.find("chat"); chat != payload.end()) {
-        u.chat_type = stringOf(*chat, "type");
-      }
+      u.language_code = stringOf(fieldOf(payload, "from"), "language_code");
+      u.chat_type = stringOf(fieldOf(payload, "chat"), "type");
       if (u.kind == "callback_query") {
         u.callback_id = stringOf(payload, "id");
         u.callback_data = stringOf(payload, "data");
-        if (auto msg = payload.find("message"); msg != payload.end() && msg->is_object()) {
+        if (auto msg = fieldOf(payload, "message"); msg && msg->is_object()) {
           u.chat_id = idOf(*msg, "chat");
-          if (auto chat = msg->find("chat"); chat != msg->end()) u.chat_type = stringOf(*chat, "type");
-          if (auto mid = msg->find("message_id"); mid != msg->end() && mid->is_number_integer()) {
-            u.message_id = mid->get<int64_t>();
-          }
+          if (auto chat = fieldOf(*msg, "chat")) u.chat_type = stringOf(chat, "type");
+          u.message_id = integerField(*msg, "message_id");
         }
       }
     }
   }
   u.lane = laneOf(u.chat_id, u.user_id);
   return u;
+}
+
+Update parseUpdateValue(const nlohmann::json& update, std::string_view bot_username) {
+  return parseUpdate(*UpdateDocument::fromJson(update), bot_username);
 }
 
 }  // namespace botfn::telegram

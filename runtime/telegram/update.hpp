@@ -34,9 +34,14 @@ struct Update {
 // Message-like kinds whose payload is a Message (chat, from, text, entities...).
 bool isMessageKind(std::string_view kind);
 
+class UpdateDocument;
+
 // Parses an update already validated as a JSON object with an integer update_id.
 // bot_username (without '@') decides whether "/cmd@name" is addressed to this bot.
-Update parseUpdate(const nlohmann::json& update, std::string_view bot_username);
+// The kind is the first key after update_id in the text, as the ingress reader takes it.
+Update parseUpdate(const UpdateDocument& update, std::string_view bot_username);
+// The same for an nlohmann value (the polling loop, tests).
+Update parseUpdateValue(const nlohmann::json& update, std::string_view bot_username);
 
 // Validates the envelope Telegram guarantees: a JSON object with an integer update_id.
 Result<int64_t> updateIdOf(const nlohmann::json& update);

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "telegram/update_document.hpp"
+
 #include <array>
 
 namespace botfn::telegram {
@@ -138,13 +140,6 @@ namespace botfn::telegram {
 namespace {
 
 namespace dom = simdjson::dom;
-
-// Same readings as EnvelopeSax::integer(): unsigned values above INT64_MAX clamp.
-std::optional<int64_t> integerOf(dom::element v) {
-  if (v.is_int64()) return v.get_int64().value_unsafe();
-  if (v.is_uint64()) return INT64_MAX;
-  return std::nullopt;
-}
 
 // The last integer "id" of an object (duplicate keys: the last one wins, as in the SAX pass).
 void idOf(dom::element v, std::optional<int64_t>& out) {

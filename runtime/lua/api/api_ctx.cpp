@@ -3,6 +3,7 @@
 #include "lua/api/api_ctx.hpp"
 
 #include <lua.hpp>
+#include <simdjson.h>
 
 #include "effects/commit_builder.hpp"
 #include "lua/api/json_bridge.hpp"
@@ -25,21 +26,30 @@ RunState& runOf(lua_State* L, const char* api) {
   return *box->run;
 }
 
-const nlohmann::json& payload(const RunState& run) {
-  static const nlohmann::json kEmpty = nlohmann::json::object();
-  const auto& u = run.input->update_json;
-  auto it = u.find(run.input->update.kind);
-  return it == u.end() ? kEmpty : *it;
+// The update's payload (its "message", "callback_query"...), when it has one.
+std::optional<simdjson::dom::element> payload(const RunState& run) {
+  if (run.input->update.kind.empty()) return std::nullopt;
+  return telegram::fieldOf(run.input->update_doc->root(), run.input->update.kind);
 }
 
-const nlohmann::json* messageOf(const RunState& run) {
-  const auto& p = payload(run);
-  if (telegram::isMessageKind(run.input->update.kind)) return &p;
+std::optional<simdjson::dom::element> messageOf(const RunState& run) {
+  auto p = payload(run);
+  if (!p) return std::nullopt;
+  if (telegram::isMessageKind(run.input->update.kind)) return p;
   if (run.input->update.kind == "callback_query") {
-    auto it = p.find("message");
-    if (it != p.end() && it->is_object()) return &*it;
+    auto message = telegram::fieldOf(*p, "message");
+    if (message && message->is_object()) return message;
   }
-  return nullptr;
+  return std::nullopt;
+}
+
+// Pushes object[key] when present (null reads as absent), else returns false.
+bool pushFieldOf(lua_State* L, const std::optional<simdjson::dom::element>& object, std::string_view key) {
+  if (!object) return false;
+  auto v = telegram::fieldOf(*object, key);
+  if (!v || v->is_null()) return false;
+  pushJson(L, *v);
+  return true;
 }
 
 void pushOptionalInt(lua_State* L, const std::optional<int64_t>& v) {
@@ -64,7 +74,7 @@ void pushData(lua_State* L, RunState& run) {
 bool buildField(lua_State* L, RunState& run, std::string_view key) {
   const auto& u = run.input->update;
   if (key == "update") {
-    pushJson(L, run.input->update_json);
+    pushJson(L, run.input->update_doc->root());
   } else if (key == "update_id") {
     lua_pushnumber(L, static_cast<lua_Number>(u.update_id));
   } else if (key == "kind") {
@@ -72,27 +82,13 @@ bool buildField(lua_State* L, RunState& run, std::string_view key) {
   } else if (key == "message_kind") {
     u.message_kind.empty() ? lua_pushnil(L) : pushString(L, u.message_kind);
   } else if (key == "message") {
-    const auto* m = messageOf(run);
+    const auto m = messageOf(run);
     m ? pushJson(L, *m) : lua_pushnil(L);
   } else if (key == "chat") {
-    const auto* m = messageOf(run);
-    const auto& p = payload(run);
-    if (m && m->contains("chat")) {
-      pushJson(L, (*m)["chat"]);
-    } else if (p.contains("chat")) {
-      pushJson(L, p["chat"]);
-    } else {
-      lua_pushnil(L);
-    }
+    if (!pushFieldOf(L, messageOf(run), "chat") && !pushFieldOf(L, payload(run), "chat")) lua_pushnil(L);
   } else if (key == "user" || key == "from") {
-    const auto& p = payload(run);
-    if (p.contains("from")) {
-      pushJson(L, p["from"]);
-    } else if (p.contains("user")) {
-      pushJson(L, p["user"]);
-    } else {
-      lua_pushnil(L);
-    }
+    const auto p = payload(run);
+    if (!pushFieldOf(L, p, "from") && !pushFieldOf(L, p, "user")) lua_pushnil(L);
   } else if (key == "chat_id") {
     pushOptionalInt(L, u.chat_id);
   } else if (key == "user_id") {

@@ -5,6 +5,7 @@
 #include <lua.hpp>
 
 #include <cmath>
+#include <simdjson.h>
 
 #include "lua/binding.hpp"
 
@@ -13,6 +14,22 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxExactInt = int64_t{1} << 53;
+
+void pushInteger(lua_State* L, int64_t v) {
+  if (v > kMaxExactInt || v < -kMaxExactInt) {
+    pushString(L, std::to_string(v));
+  } else {
+    lua_pushnumber(L, static_cast<lua_Number>(v));
+  }
+}
+
+void pushUnsigned(lua_State* L, uint64_t v) {
+  if (v > static_cast<uint64_t>(kMaxExactInt)) {
+    pushString(L, std::to_string(v));
+  } else {
+    lua_pushnumber(L, static_cast<lua_Number>(v));
+  }
+}
 
 void push(lua_State* L, const nlohmann::json& j, int depth) {
   luaL_checkstack(L, 4, "json");
@@ -45,25 +62,56 @@ void push(lua_State* L, const nlohmann::json& j, int depth) {
       break;
     }
     case nlohmann::json::value_t::boolean: lua_pushboolean(L, j.get<bool>()); break;
-    case nlohmann::json::value_t::number_integer: {
-      const auto v = j.get<int64_t>();
-      if (v > kMaxExactInt || v < -kMaxExactInt) {
-        pushString(L, std::to_string(v));
-      } else {
-        lua_pushnumber(L, static_cast<lua_Number>(v));
-      }
-      break;
-    }
-    case nlohmann::json::value_t::number_unsigned: {
-      const auto v = j.get<uint64_t>();
-      if (v > static_cast<uint64_t>(kMaxExactInt)) {
-        pushString(L, std::to_string(v));
-      } else {
-        lua_pushnumber(L, static_cast<lua_Number>(v));
-      }
-      break;
-    }
+    case nlohmann::json::value_t::number_integer: pushInteger(L, j.get<int64_t>()); break;
+    case nlohmann::json::value_t::number_unsigned: pushUnsigned(L, j.get<uint64_t>()); break;
     case nlohmann::json::value_t::number_float: lua_pushnumber(L, j.get<double>()); break;
+    default: lua_pushnil(L);
+  }
+}
+
+// The same values as push() for the nlohmann reading of the same text.
+void pushElement(lua_State* L, simdjson::dom::element e, int depth) {
+  namespace dom = simdjson::dom;
+  luaL_checkstack(L, 4, "json");
+  switch (e.type()) {
+    case dom::element_type::OBJECT: {
+      const dom::object object = e.get_object().value_unsafe();
+      lua_createtable(L, 0, static_cast<int>(object.size()));
+      if (depth < kMaxDepth) {
+        for (auto field : object) {
+          lua_pushlstring(L, field.key.data(), field.key.size());
+          // A null removes the key: with duplicate keys the last one wins, as in nlohmann.
+          if (field.value.is_null()) {
+            lua_pushnil(L);
+          } else {
+            pushElement(L, field.value, depth + 1);
+          }
+          lua_rawset(L, -3);
+        }
+      }
+      break;
+    }
+    case dom::element_type::ARRAY: {
+      const dom::array array = e.get_array().value_unsafe();
+      lua_createtable(L, static_cast<int>(array.size()), 0);
+      int i = 1;
+      if (depth < kMaxDepth) {
+        for (auto v : array) {
+          pushElement(L, v, depth + 1);
+          lua_rawseti(L, -2, i++);
+        }
+      }
+      break;
+    }
+    case dom::element_type::STRING: {
+      const std::string_view s = e.get_string().value_unsafe();
+      lua_pushlstring(L, s.data(), s.size());
+      break;
+    }
+    case dom::element_type::BOOL: lua_pushboolean(L, e.get_bool().value_unsafe()); break;
+    case dom::element_type::INT64: pushInteger(L, e.get_int64().value_unsafe()); break;
+    case dom::element_type::UINT64: pushUnsigned(L, e.get_uint64().value_unsafe()); break;
+    case dom::element_type::DOUBLE: lua_pushnumber(L, e.get_double().value_unsafe()); break;
     default: lua_pushnil(L);
   }
 }
@@ -130,6 +178,7 @@ nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
 }  // namespace
 
 void pushJson(lua_State* L, const nlohmann::json& j) { push(L, j, 0); }
+void pushJson(lua_State* L, simdjson::dom::element e) { pushElement(L, e, 0); }
 
 nlohmann::json toJson(lua_State* L, int idx, const char* api_name) {
   return convert(L, idx, api_name, 0);

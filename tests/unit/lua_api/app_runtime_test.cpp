@@ -82,8 +82,8 @@ class AppRuntimeTest : public ::testing::Test {
   effects::RunOutcome run(const nlohmann::json& update, storage::Conversation conv = {"", "{}"}) {
     effects::RunInput in;
     in.bot = profile_;
-    in.update_json = update;
-    in.update = telegram::parseUpdate(update, "demo_bot");
+    in.update_doc = telegram::UpdateDocument::fromJson(update);
+    in.update = telegram::parseUpdateValue(update, "demo_bot");
     in.entry.update_id = in.update.update_id;
     in.conversation = std::move(conv);
     std::promise<effects::RunOutcome> p;

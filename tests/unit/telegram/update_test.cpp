@@ -32,7 +32,7 @@ TEST(UpdateTest, EveryCorpusSampleParsesWithALane) {
     ++files;
     const auto j = load(e.path().filename().string());
     ASSERT_TRUE(updateIdOf(j).has_value()) << e.path();
-    const auto u = parseUpdate(j, "demo_bot");
+    const auto u = parseUpdateValue(j, "demo_bot");
     EXPECT_FALSE(u.kind.empty()) << e.path();
     EXPECT_FALSE(u.lane.empty()) << e.path();
   }
@@ -40,56 +40,56 @@ TEST(UpdateTest, EveryCorpusSampleParsesWithALane) {
 }
 
 TEST(UpdateTest, LanesFollowChatThenUserThenBot) {
-  EXPECT_EQ(parseUpdate(load("67-callback_query-channel-message.json"), "").lane[0], 'c');
-  EXPECT_EQ(parseUpdate(load("71-inline_query.json"), "").lane[0], 'u');
-  EXPECT_EQ(parseUpdate(load("76-poll.json"), "").lane, "bot");
-  EXPECT_EQ(parseUpdate(load("86-message_reaction.json"), "").lane[0], 'c');
-  EXPECT_EQ(parseUpdate(load("85-chat_join_request.json"), "").lane[0], 'c');
-  EXPECT_EQ(parseUpdate(load("91-removed_chat_boost.json"), "").lane[0], 'c');
-  const auto cb = parseUpdate(load("68-callback_query-inline_message_id.json"), "");
+  EXPECT_EQ(parseUpdateValue(load("67-callback_query-channel-message.json"), "").lane[0], 'c');
+  EXPECT_EQ(parseUpdateValue(load("71-inline_query.json"), "").lane[0], 'u');
+  EXPECT_EQ(parseUpdateValue(load("76-poll.json"), "").lane, "bot");
+  EXPECT_EQ(parseUpdateValue(load("86-message_reaction.json"), "").lane[0], 'c');
+  EXPECT_EQ(parseUpdateValue(load("85-chat_join_request.json"), "").lane[0], 'c');
+  EXPECT_EQ(parseUpdateValue(load("91-removed_chat_boost.json"), "").lane[0], 'c');
+  const auto cb = parseUpdateValue(load("68-callback_query-inline_message_id.json"), "");
   EXPECT_EQ(cb.lane[0], 'u');  // inline message: no chat, the presser's lane
 }
 
 TEST(UpdateTest, SixtyFourBitIdsSurvive) {
-  const auto u = parseUpdate(load("40-message-group-id-beyond-int32.json"), "");
+  const auto u = parseUpdateValue(load("40-message-group-id-beyond-int32.json"), "");
   ASSERT_TRUE(u.chat_id);
   EXPECT_LT(*u.chat_id, -2147483648LL);
 }
 
 TEST(UpdateTest, CallbackIdsStayStrings) {
   const auto j = load("67-callback_query-channel-message.json");
-  const auto u = parseUpdate(j, "");
+  const auto u = parseUpdateValue(j, "");
   EXPECT_EQ(u.callback_id, j["callback_query"]["id"].get<std::string>());
 }
 
 TEST(UpdateTest, UnknownKindIsKeptWithBotLane) {
-  const auto u = parseUpdate(load("98-unknown-update-kind-edge.json"), "");
+  const auto u = parseUpdateValue(load("98-unknown-update-kind-edge.json"), "");
   EXPECT_EQ(u.kind, "new_update_kind");
   EXPECT_EQ(u.lane, "bot");
 }
 
 TEST(UpdateTest, NoPayloadUpdate) {
-  const auto u = parseUpdate(nlohmann::json{{"update_id", 3}}, "");
+  const auto u = parseUpdateValue(nlohmann::json{{"update_id", 3}}, "");
   EXPECT_EQ(u.kind, "");
   EXPECT_EQ(u.lane, "bot");
 }
 
 TEST(UpdateTest, CommandWithArguments) {
-  const auto u = parseUpdate(textMessage("/start ref_42", 6), "demo_bot");
+  const auto u = parseUpdateValue(textMessage("/start ref_42", 6), "demo_bot");
   EXPECT_EQ(u.command, "start");
   EXPECT_EQ(u.command_args, "ref_42");
   EXPECT_EQ(u.language_code, "ru");
 }
 
 TEST(UpdateTest, CommandAddressedToThisBot) {
-  const auto u = parseUpdate(textMessage("/Help@Demo_Bot topic", 14), "demo_bot");
+  const auto u = parseUpdateValue(textMessage("/Help@Demo_Bot topic", 14), "demo_bot");
   EXPECT_EQ(u.command, "help");
   EXPECT_EQ(u.command_args, "topic");
   EXPECT_FALSE(u.command_for_other_bot);
 }
 
 TEST(UpdateTest, CommandForAnotherBotIsIgnored) {
-  const auto u = parseUpdate(textMessage("/start@other_bot", 16), "demo_bot");
+  const auto u = parseUpdateValue(textMessage("/start@other_bot", 16), "demo_bot");
   EXPECT_EQ(u.command, "");
   EXPECT_TRUE(u.command_for_other_bot);
 }
@@ -100,11 +100,11 @@ TEST(UpdateTest, SlashWithoutEntityIsText) {
     j["message"]["entities"] = nlohmann::json::array();
     return j;
   }();
-  EXPECT_EQ(parseUpdate(j, "demo_bot").command, "");
+  EXPECT_EQ(parseUpdateValue(j, "demo_bot").command, "");
 }
 
 TEST(UpdateTest, LegacyCommandWithoutEntities) {
-  EXPECT_EQ(parseUpdate(load("01-message-text-command-legacy.json"), "").command, "start");
+  EXPECT_EQ(parseUpdateValue(load("01-message-text-command-legacy.json"), "").command, "start");
 }
 
 TEST(UpdateTest, Utf16Offsets) {
