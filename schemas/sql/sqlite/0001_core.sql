@@ -59,7 +59,6 @@ CREATE TABLE IF NOT EXISTS outbox (
   update_id         INTEGER NOT NULL DEFAULT 0,  -- the update that produced it: the log trace id
   created_at        INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, id);
 CREATE UNIQUE INDEX IF NOT EXISTS outbox_handle ON outbox (handle) WHERE handle IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS dead_letters (
