@@ -26,7 +26,7 @@ struct CallRecord {
   bool ok = false;
   double time = 0;  // unix seconds
   std::optional<int64_t> chatId;
-  Json response;  // the JSON body answered (null when dropped)
+  std::string response;  // the body answered, as sent (empty when dropped); parsed when read
 };
 
 struct QueuedUpdate {

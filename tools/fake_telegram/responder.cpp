@@ -11,8 +11,7 @@ HttpReply apiOk(const Json& result, const std::string& description) {
   body["ok"] = true;
   body["result"] = result;
   if (!description.empty()) body["description"] = description;
-  std::string text = body.dump();
-  return HttpReply{200, std::move(text), "application/json", {}, false, std::move(body)};
+  return HttpReply{200, body.dump(), "application/json", {}, false};
 }
 
 HttpReply apiError(int code, const std::string& description, int retryAfter) {
@@ -26,7 +25,6 @@ HttpReply apiError(int code, const std::string& description, int retryAfter) {
     if (code == 429) reply.headers.emplace_back("Retry-After", std::to_string(retryAfter));
   }
   reply.body = body.dump();
-  reply.json = std::move(body);
   return reply;
 }
 

@@ -23,7 +23,6 @@ struct HttpReply {
   std::string contentType = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   bool dropConnection = false;  // close the socket without answering
-  Json json;  // the body as JSON when built from it: the call log keeps it instead of reparsing
 };
 
 class Responder {

@@ -21,14 +21,22 @@ Json callToJson(const CallRecord& call) {
   j["ok"] = call.ok;
   j["time"] = call.time;
   if (call.chatId) j["chat_id"] = *call.chatId;
+  // The log keeps answers as text (a DOM per call cost more than the call itself); the control
+  // API reads them back rarely.
+  Json response;
+  if (call.status != 0) {
+    response = Json::parse(call.response, nullptr, false);
+    if (response.is_discarded()) response = Json(call.response);
+  }
   if (!call.ok) {
     std::string description = "connection dropped (injected fault)";
     if (call.status != 0) {
-      description = call.response.is_object() ? call.response.value("description", "") : "";
+      const auto d = response.is_object() ? response.find("description") : response.end();
+      description = d != response.end() && d->is_string() ? d->get<std::string>() : "";
     }
     j["description"] = description;
   }
-  j["response"] = call.response;
+  j["response"] = std::move(response);
   return j;
 }
 
@@ -158,12 +166,7 @@ void Store::answerApiCall(BotState& bot, const ResponderPtr& responder, const st
   record.status = reply.dropConnection ? 0 : reply.status;
   record.ok = !reply.dropConnection && reply.status == 200;
   record.chatId = chatId;
-  if (!reply.dropConnection && !reply.json.is_null()) {
-    record.response = std::move(reply.json);
-  } else if (!reply.dropConnection) {
-    Json parsed = Json::parse(reply.body, nullptr, false);
-    record.response = parsed.is_discarded() ? Json(reply.body) : std::move(parsed);
-  }
+  if (!reply.dropConnection) record.response = reply.body;
   recordCall(bot, std::move(record), out);
   out.reply(responder, std::move(reply), std::chrono::milliseconds(config_.latencyMs));
 }
