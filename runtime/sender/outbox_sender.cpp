@@ -30,13 +30,9 @@ OutboxSender::OutboxSender(SenderOptions options, storage::Store& store, ApiLook
 OutboxSender::~OutboxSender() { stop(std::chrono::steady_clock::now()); }
 
 void OutboxSender::start() {
-  store_.onOutboxChanged([this] {
-    {
-      std::lock_guard lock(mutex_);
-      new_rows_ = true;
-    }
-    cv_.notify_all();
-  });
+  // Set before the first read: a commit that completes earlier was committed before that read
+  // and is found by it; a later one is handed over (and held until the backlog is read).
+  store_.onOutboxCommitted([this](std::vector<storage::OutboxRow> rows) { accept(std::move(rows)); });
   thread_ = std::thread([this] {
     nameThisThread("botfn-sender");
     loop();
@@ -47,7 +43,6 @@ void OutboxSender::wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
-    new_rows_ = true;
   }
   cv_.notify_all();
 }
@@ -57,7 +52,7 @@ bool OutboxSender::stop(std::chrono::steady_clock::time_point deadline) {
   wake();
   if (thread_.joinable()) thread_.join();
   std::unique_lock lock(mutex_);
-  return cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
+  return idle_cv_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
 }
 
 void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
@@ -65,79 +60,126 @@ void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
   lane.queued = true;
   const int64_t at = lane.rows.front().next_at_ms;
   if (at > now) {
-    delayed_.emplace(at, key);
+    auto it = delayed_.emplace(at, key);
+    if (it == delayed_.begin()) {  // sooner than the loop's wait: it recomputes the wait
+      woken_ = true;
+      cv_.notify_all();
+    }
   } else {
     ready_.push_back(key);
   }
 }
 
+void OutboxSender::addRows(std::vector<storage::OutboxRow> rows, int64_t now) {
+  for (auto& row : rows) {
+    // Each row once: a read and a hand-over may both bring a row committed between them.
+    if (row.id <= last_read_id_) continue;
+    last_read_id_ = row.id;
+    const std::string key = laneKey(row.message);
+    Lane& lane = lanes_[key];
+    lane.rows.push_back(std::move(row));
+    schedule(key, lane, now);
+  }
+}
+
+std::vector<storage::OutboxRow> OutboxSender::takeReady(int64_t now) {
+  std::vector<storage::OutboxRow> sending;
+  if (stopping_ || options_.paused) return sending;
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    ready_.push_back(std::move(delayed_.begin()->second));
+    delayed_.erase(delayed_.begin());
+  }
+  // Lanes in the order they became ready: no lane waits behind a busier one.
+  while (!ready_.empty()) {
+    const std::string key = std::move(ready_.front());
+    ready_.pop_front();
+    auto it = lanes_.find(key);
+    if (it == lanes_.end()) continue;
+    Lane& lane = it->second;
+    lane.queued = false;
+    if (lane.busy || lane.rows.empty()) continue;
+    if (lane.rows.front().next_at_ms > now) {
+      schedule(key, lane, now);
+      continue;
+    }
+    lane.busy = true;
+    ++in_flight_;
+    sending.push_back(lane.rows.front());
+  }
+  return sending;
+}
+
+void OutboxSender::accept(std::vector<storage::OutboxRow> rows) {
+  std::vector<storage::OutboxRow> sending;
+  {
+    std::lock_guard lock(mutex_);
+    if (!caught_up_) {
+      // The backlog is still being read in id order; these newer rows join after it.
+      for (auto& row : rows) early_.push_back(std::move(row));
+      return;
+    }
+    const int64_t now = nowMillis();
+    addRows(std::move(rows), now);
+    sending = takeReady(now);
+  }
+  // Sent from the committing thread: no hand-off to the sender thread per commit.
+  for (auto& row : sending) sendRow(std::move(row));
+}
+
 void OutboxSender::loop() {
   auto log = log::get("sender");
+  bool first = true;
   while (!stopping_) {
-    bool read = false;
+    bool read = first;
+    first = false;
     {
       std::unique_lock lock(mutex_);
-      auto wait = options_.poll_interval;
-      if (!delayed_.empty()) {
-        wait = std::min(wait, std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
+      if (!read) {
+        auto wait = options_.poll_interval;
+        if (!delayed_.empty()) {
+          wait = std::min(wait, std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
+        }
+        const bool signalled = cv_.wait_for(lock, wait, [&] { return woken_ || stopping_.load(); });
+        // Committed rows are handed over; the store is read until the backlog is in, then on
+        // every quiet interval as a safety net (rows another writer committed).
+        read = !caught_up_ || !signalled;
+        woken_ = false;
       }
-      const bool signalled = cv_.wait_for(lock, wait, [&] { return woken_ || new_rows_ || stopping_.load(); });
-      // Read the store when it said there are new rows, and on every quiet interval as a safety net.
-      read = new_rows_ || !signalled;
-      woken_ = false;
-      new_rows_ = false;
     }
-    if (stopping_ || options_.paused) continue;
+    if (stopping_) break;
     std::optional<std::vector<storage::OutboxRow>> rows;
-    if (read) {
-      // Only rows committed since the last read: each row is read once, never re-scanned.
-      auto fetched = store_.pendingOutbox(2000, last_read_id_);
+    if (read && !options_.paused) {
+      // Only rows committed after the last one seen: each row is read once, never re-scanned.
+      auto fetched = store_.pendingOutbox(options_.read_batch, last_read_id_snapshot());
       if (!fetched) {
         log->error("outbox read failed: {}", fetched.error().describe());
-        std::lock_guard lock(mutex_);
-        new_rows_ = true;  // read again on the next pass
-        continue;
+      } else {
+        rows = std::move(*fetched);
       }
-      rows = std::move(*fetched);
     }
     std::vector<storage::OutboxRow> sending;
     {
       std::lock_guard lock(mutex_);
       const int64_t now = nowMillis();
       if (rows) {
-        for (auto& row : *rows) {
-          last_read_id_ = std::max(last_read_id_, row.id);
-          const std::string key = laneKey(row.message);
-          Lane& lane = lanes_[key];
-          lane.rows.push_back(std::move(row));
-          schedule(key, lane, now);
+        const bool backlog_done = rows->size() < options_.read_batch;
+        addRows(std::move(*rows), now);
+        if (!backlog_done) woken_ = true;  // more to read
+        if (!caught_up_ && backlog_done) {
+          caught_up_ = true;
+          addRows(std::move(early_), now);
+          early_.clear();
         }
-        if (rows->size() == 2000) new_rows_ = true;  // more to read
       }
-      while (!delayed_.empty() && delayed_.begin()->first <= now) {
-        ready_.push_back(std::move(delayed_.begin()->second));
-        delayed_.erase(delayed_.begin());
-      }
-      // Lanes in the order they became ready: no lane waits behind a busier one.
-      while (!ready_.empty()) {
-        const std::string key = std::move(ready_.front());
-        ready_.pop_front();
-        auto it = lanes_.find(key);
-        if (it == lanes_.end()) continue;
-        Lane& lane = it->second;
-        lane.queued = false;
-        if (lane.busy || lane.rows.empty()) continue;
-        if (lane.rows.front().next_at_ms > now) {
-          schedule(key, lane, now);
-          continue;
-        }
-        lane.busy = true;
-        ++in_flight_;
-        sending.push_back(lane.rows.front());
-      }
+      sending = takeReady(now);
     }
     for (auto& row : sending) sendRow(std::move(row));
   }
+}
+
+int64_t OutboxSender::last_read_id_snapshot() {
+  std::lock_guard lock(mutex_);
+  return last_read_id_;
 }
 
 void OutboxSender::sendRow(storage::OutboxRow row) {
@@ -195,6 +237,7 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
   const auto retry_at = nowMillis() + result.retry_in.count();
   store_.finishOutbox(row.id, std::move(result), [this, key, id = row.id, kind, retry_at](Result<void> r) {
     if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
+    std::vector<storage::OutboxRow> sending;
     {
       std::lock_guard lock(mutex_);
       if (auto it = lanes_.find(key); it != lanes_.end()) {
@@ -215,10 +258,12 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
           schedule(key, lane, nowMillis());
         }
       }
-      --in_flight_;
-      woken_ = true;
-      cv_.notify_all();  // under the lock: stop() may destroy us as soon as it sees 0 in flight
+      sending = takeReady(nowMillis());
+      // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
+      if (--in_flight_ == 0) idle_cv_.notify_all();
     }
+    // The lane's next row goes out from here (the writer's thread), not through a wake-up.
+    for (auto& next : sending) sendRow(std::move(next));
   });
 }
 

@@ -1,5 +1,7 @@
 // STAGE 5 (basic): drains the outbox in lane order — one call in flight per lane, the next row of
-// a lane only after the previous one finished — and calls the Bot API. 429 waits retry_after and
+// a lane only after the previous one finished — and calls the Bot API. Committed rows are handed
+// over by the store and sent from the committing thread; the sender's own thread reads the
+// backlog at start, runs retry timers and re-reads the store as a safety net. 429 waits retry_after and
 // retries without losing the message; "message is not modified" counts as success; 5xx and
 // transport errors back off; other 4xx fail the row. (Channel limiters and alerts come later.)
 #pragma once
@@ -22,7 +24,8 @@ namespace botfn::sender {
 
 struct SenderOptions {
   int max_attempts = 5;  // for 5xx/transport errors; 429 retries do not count
-  std::chrono::milliseconds poll_interval{250};
+  std::chrono::milliseconds poll_interval{250};  // safety-net reads of the store
+  size_t read_batch = 2000;                       // rows per read
   bool paused = false;  // test-only: send nothing
 };
 
@@ -39,6 +42,7 @@ class OutboxSender {
 
  private:
   void loop();
+  void accept(std::vector<storage::OutboxRow> rows);  // rows the store just committed
   void sendRow(storage::OutboxRow row);
   void finish(const storage::OutboxRow& row, storage::OutboxResult result, const char* label);
 
@@ -47,7 +51,8 @@ class OutboxSender {
   ApiLookup apis_;
   Metrics& metrics_;
   std::mutex mutex_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // wakes the loop
+  std::condition_variable idle_cv_;  // in_flight_ reached 0 (stop waits for it)
   // Pending rows of a lane, read from the store once each (ids after last_read_id_); the head is
   // in flight (busy), waiting in ready_ or delayed_ (queued), or waiting for its lane to be freed.
   struct Lane {
@@ -55,16 +60,21 @@ class OutboxSender {
     bool busy = false;
     bool queued = false;
   };
-  // Puts a lane whose head may go out into ready_ (now) or delayed_ (at its retry time).
+  // Under mutex_: puts a lane whose head may go out into ready_ (now) or delayed_ (at its retry
+  // time); adds rows not seen yet; takes the heads of ready lanes (marking them busy) to send.
   void schedule(const std::string& key, Lane& lane, int64_t now);
+  void addRows(std::vector<storage::OutboxRow> rows, int64_t now);
+  std::vector<storage::OutboxRow> takeReady(int64_t now);
+  int64_t last_read_id_snapshot();
 
   std::unordered_map<std::string, Lane> lanes_;
   std::deque<std::string> ready_;                 // no scan over all lanes per wake-up
   std::multimap<int64_t, std::string> delayed_;   // retry time (unix ms) → lane
-  int64_t last_read_id_ = 0;
+  int64_t last_read_id_ = 0;  // highest row id taken (rows arrive in id order)
   size_t in_flight_ = 0;
-  bool woken_ = false;     // a lane was freed
-  bool new_rows_ = false;  // the store committed outbox rows since the last read
+  bool woken_ = false;       // the loop should look again (a retry time, more to read, stop)
+  bool caught_up_ = false;   // the rows committed before start() are all read
+  std::vector<storage::OutboxRow> early_;  // handed over while the backlog was being read
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

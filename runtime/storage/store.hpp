@@ -35,8 +35,10 @@ class Store {
   virtual void finishOutbox(int64_t id, OutboxResult result,
                             std::function<void(Result<void>)> done) = 0;
   virtual Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) = 0;
-  // Called after every commit that added outbox rows (wakes the sender).
-  virtual void onOutboxChanged(std::function<void()> listener) = 0;
+  // Called after every commit that added outbox rows, with those rows (ids assigned, attempts 0),
+  // in commit order: the sender takes them without reading them back. Rows committed before the
+  // listener was set are found by pendingOutbox().
+  virtual void onOutboxCommitted(std::function<void(std::vector<OutboxRow>)> listener) = 0;
 
   virtual Result<std::vector<DeadLetter>> deadLetters(size_t limit) = 0;
 

@@ -34,7 +34,7 @@ class SqliteStore final : public Store {
   void finishOutbox(int64_t id, OutboxResult result,
                     std::function<void(Result<void>)> done) override;
   Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) override;
-  void onOutboxChanged(std::function<void()> listener) override;
+  void onOutboxCommitted(std::function<void(std::vector<OutboxRow>)> listener) override;
   Result<std::vector<DeadLetter>> deadLetters(size_t limit) override;
   Result<void> checkWritable() override;
 
@@ -49,7 +49,7 @@ class SqliteStore final : public Store {
 
   SqliteDb& db_;
   std::mutex listener_mutex_;
-  std::function<void()> outbox_listener_;
+  std::function<void(std::vector<OutboxRow>)> outbox_listener_;
   // Declared last, so destroyed first: it waits for its queued jobs, which use the members above.
   CoalescedWrites<SendResult> send_results_;
 };

@@ -27,7 +27,10 @@ Result<void> stepDone(sqlite3* db, Stmt& stmt, std::string_view what) {
   return {};
 }
 
-Result<void> applyCommit(sqlite3* db, const Commit& c) {
+// outbox_ids receives the id of each outbox row, in order (cleared first: a redone group applies
+// the commit again).
+Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& outbox_ids) {
+  outbox_ids.clear();
   {
     Stmt s(db,
            "INSERT INTO processed (bot, update_id, kind, handled, processed_at) "
@@ -64,6 +67,7 @@ Result<void> applyCommit(sqlite3* db, const Commit& c) {
       s.bind(8, nowSeconds()).bind(9, c.update_id);
     }
     if (auto r = stepDone(db, s, "outbox"); !r) return r;
+    outbox_ids.push_back(sqlite3_last_insert_rowid(db));
   }
   if (c.dead_letter) {
     const auto& d = *c.dead_letter;
@@ -110,18 +114,30 @@ Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
 }
 
 void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) {
-  auto shared = std::make_shared<Commit>(std::move(commit));
-  db_.write(WriteJob{[shared](sqlite3* db) { return applyCommit(db, *shared); },
+  struct Pending {
+    Commit commit;
+    std::vector<int64_t> outbox_ids;
+  };
+  auto shared = std::make_shared<Pending>(Pending{std::move(commit), {}});
+  db_.write(WriteJob{[shared](sqlite3* db) { return applyCommit(db, shared->commit, shared->outbox_ids); },
                      [this, shared, done = std::move(done)](Result<void> r) {
-                       // Wake the sender before answering: done() may release the last owner
-                       // of this store (nothing may touch `this` after it).
-                       if (r && !shared->outbox.empty()) {
-                         std::function<void()> listener;
+                       // Hand the rows to the sender before answering: done() may release the
+                       // last owner of this store (nothing may touch `this` after it).
+                       auto& outbox = shared->commit.outbox;
+                       if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
+                         std::function<void(std::vector<OutboxRow>)> listener;
                          {
                            std::lock_guard lock(listener_mutex_);
                            listener = outbox_listener_;
                          }
-                         if (listener) listener();
+                         if (listener) {
+                           std::vector<OutboxRow> rows;
+                           rows.reserve(outbox.size());
+                           for (size_t i = 0; i < outbox.size(); ++i) {
+                             rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
+                           }
+                           listener(std::move(rows));
+                         }
                        }
                        done(std::move(r));
                      }});
@@ -230,7 +246,7 @@ Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string&
   });
 }
 
-void SqliteStore::onOutboxChanged(std::function<void()> listener) {
+void SqliteStore::onOutboxCommitted(std::function<void(std::vector<OutboxRow>)> listener) {
   std::lock_guard lock(listener_mutex_);
   outbox_listener_ = std::move(listener);
 }
