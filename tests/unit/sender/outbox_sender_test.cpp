@@ -87,6 +87,21 @@ class OutboxSenderTest : public ::testing::Test {
     sender_ = std::make_unique<OutboxSender>(o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
     sender_->start();
   }
+  // Each of `chats` chats got texts "0", "1", ... "rounds-1": each once, in order.
+  void expectEachChatGot(size_t chats, int rounds) {
+    std::map<int64_t, std::vector<int>> per_chat;
+    {
+      std::lock_guard lock(http_.mutex);
+      for (const auto& [method, p] : http_.calls) {
+        per_chat[p["chat_id"].get<int64_t>()].push_back(std::stoi(p["text"].get<std::string>()));
+      }
+    }
+    ASSERT_EQ(per_chat.size(), chats);
+    for (const auto& [chat, texts] : per_chat) {
+      ASSERT_EQ(texts.size(), static_cast<size_t>(rounds)) << "chat " << chat;
+      for (int i = 0; i < rounds; ++i) EXPECT_EQ(texts[i], i) << "chat " << chat;
+    }
+  }
   bool waitPendingZero() {
     for (int i = 0; i < 1000; ++i) {
       if (store_->pendingOutbox(10)->empty()) return true;
@@ -110,13 +125,7 @@ TEST_F(OutboxSenderTest, Issue2_EveryRowIsSentExactlyOnceInLaneOrder) {
     for (int chat = 1; chat <= 10; ++chat) commit(round * 100 + chat, {text(chat, std::to_string(round))});
   }
   ASSERT_TRUE(waitPendingZero());
-  std::map<int64_t, std::vector<int>> per_chat;
-  for (const auto& [method, p] : http_.calls) per_chat[p["chat_id"].get<int64_t>()].push_back(std::stoi(p["text"].get<std::string>()));
-  ASSERT_EQ(per_chat.size(), 10u);
-  for (const auto& [chat, texts] : per_chat) {
-    ASSERT_EQ(texts.size(), 20u) << "chat " << chat;
-    for (int i = 0; i < 20; ++i) EXPECT_EQ(texts[i], i) << "chat " << chat;
-  }
+  expectEachChatGot(10, 20);
 }
 
 TEST_F(OutboxSenderTest, RateLimitWaitsAndKeepsTheMessage) {
@@ -197,16 +206,7 @@ TEST_F(OutboxSenderTest, ABacklogReadInPagesAndRowsCommittedMeanwhileGoOutOnceIn
   start(4);
   more.join();
   ASSERT_TRUE(waitPendingZero());
-  std::map<int64_t, std::vector<int>> per_chat;
-  {
-    std::lock_guard lock(http_.mutex);
-    for (const auto& [method, p] : http_.calls) per_chat[p["chat_id"].get<int64_t>()].push_back(std::stoi(p["text"].get<std::string>()));
-  }
-  ASSERT_EQ(per_chat.size(), 3u);
-  for (const auto& [chat, texts] : per_chat) {
-    ASSERT_EQ(texts.size(), 30u) << "chat " << chat;
-    for (int i = 0; i < 30; ++i) EXPECT_EQ(texts[i], i) << "chat " << chat;
-  }
+  expectEachChatGot(3, 30);
 }
 
 TEST_F(OutboxSenderTest, CommittedRowsGoOutWithoutWaitingForARead) {
