@@ -7,6 +7,8 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -142,7 +144,7 @@ class Chat {
       if (!r) return;
       const auto& calls = (*r)["calls"];
       if (calls.empty()) {
-        if (got_any) return;
+        if (got_any) break;
         continue;
       }
       for (const auto& c : calls) {
@@ -150,8 +152,10 @@ class Chat {
         show(c);
       }
       got_any = true;
-      refreshButtons();
     }
+    // Once the bot went quiet: the keyboard of a message the fake already holds must not be
+    // printed before that message's own line.
+    if (got_any) refreshButtons();
   }
 
   void show(const json& call) {
@@ -163,6 +167,10 @@ class Chat {
     }
     if (method == "sendMessage" || method == "sendPhoto") {
       std::cout << bold("bot> ") << params.value("text", params.value("caption", "[photo]")) << "\n";
+      const auto& result = call.value("response", json::object()).value("result", json::object());
+      if (result.contains("message_id") && result["message_id"].is_number_integer()) {
+        shown_messages_[o_.user_id].insert(result["message_id"].get<int64_t>());
+      }
     } else if (method == "editMessageText") {
       std::cout << bold("bot ✎ ") << params.value("text", "") << "\n";
     } else if (method == "answerCallbackQuery") {
@@ -181,6 +189,7 @@ class Chat {
     const auto& messages = (*r)["messages"];
     for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
       if (!it->contains("reply_markup")) continue;
+      if (!it->contains("message_id") || !shown_messages_[o_.user_id].count((*it)["message_id"].get<int64_t>())) continue;
       const auto& rows = (*it)["reply_markup"].value("inline_keyboard", json::array());
       for (const auto& row : rows) {
         std::string line = "    ";
@@ -197,6 +206,7 @@ class Chat {
   }
 
   ChatOptions o_;
+  std::map<int64_t, std::set<int64_t>> shown_messages_;  // per chat, printed: their keyboards are offered
   std::unique_ptr<net::HttpClient> http_;
   bool tty_ = false;
   int64_t seq_ = 0;

@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 #include "telegram/update.hpp"
+#include "telegram/update_envelope.hpp"
 
 namespace botfn::ingress {
 
@@ -68,8 +69,12 @@ void LongPoller::loop() {
       auto id = telegram::updateIdOf(u);
       if (!id) continue;
       next = std::max(next, *id + 1);
-      auto parsed = telegram::parseUpdateValue(u, options_.username);
-      batch.push_back(storage::InboundUpdate{options_.bot, *id, parsed.lane, parsed.kind, u.dump()});
+      std::string body = u.dump();
+      // The webhook's reader, for the same kind and lane. One it refuses (nested deeper than 64)
+      // is still stored: the worker then marks it processed as unroutable, and the offset moves on.
+      auto envelope = telegram::parseEnvelope(body);
+      batch.push_back(storage::InboundUpdate{options_.bot, *id, envelope ? envelope->lane : "bot",
+                                             envelope ? envelope->kind : "", std::move(body)});
     }
     std::promise<Result<std::vector<storage::PushOutcome>>> done;
     auto future = done.get_future();

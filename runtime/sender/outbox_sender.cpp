@@ -49,6 +49,7 @@ void OutboxSender::wake() {
 
 bool OutboxSender::stop(std::chrono::steady_clock::time_point deadline) {
   stopping_ = true;
+  store_.onOutboxCommitted(nullptr);  // returns once no hand-over is running
   wake();
   if (thread_.joinable()) thread_.join();
   std::unique_lock lock(mutex_);
@@ -183,6 +184,19 @@ int64_t OutboxSender::last_read_id_snapshot() {
 }
 
 void OutboxSender::sendRow(storage::OutboxRow row) {
+  // Often on the writer's thread (a hand-over, a finished send): nothing may escape, or the row's
+  // lane would stay busy with nothing in flight.
+  try {
+    sendRowUnguarded(row);
+  } catch (const std::exception& e) {
+    log::get("sender")->error("{} to chat {} could not be sent: {}", row.message.method,
+                              row.message.chat_id, e.what());
+    finish(row, {storage::OutboxResult::Kind::Retry, std::nullopt, e.what(), std::chrono::seconds(1)},
+           "retry");
+  }
+}
+
+void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
   log::TraceScope trace(std::to_string(row.message.update_id));
   telegram::BotApi* api = apis_(row.message.bot);
   if (!api) {

@@ -44,6 +44,7 @@ class OutboxSender {
   void loop();
   void accept(std::vector<storage::OutboxRow> rows);  // rows the store just committed
   void sendRow(storage::OutboxRow row);
+  void sendRowUnguarded(const storage::OutboxRow& row);
   void finish(const storage::OutboxRow& row, storage::OutboxResult result, const char* label);
 
   SenderOptions options_;

@@ -34,8 +34,9 @@ Result<std::shared_ptr<const UpdateDocument>> UpdateDocument::parse(std::string_
   const auto error = parseInto(*out->doc_, text);
   if (!error) return std::shared_ptr<const UpdateDocument>(std::move(out));
   // simdjson refuses integers beyond 64 bits, which are legal JSON: nlohmann reads them as
-  // doubles, and its serialization of the value is a text simdjson accepts.
-  auto reference = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // doubles, and its serialization of the value is a text simdjson accepts. Ordered, so the
+  // keys keep their order (the kind is the first key after update_id).
+  auto reference = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (reference.is_discarded()) return fail(ErrorCode::BadJson);
   const std::string normalized = reference.dump();
   if (parseInto(*out->doc_, normalized)) return fail(ErrorCode::BadJson);

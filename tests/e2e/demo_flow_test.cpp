@@ -62,6 +62,22 @@ TEST(DemoFlowTest, RegistrationAndMenuThroughPolling) {
   EXPECT_GE(s.metric("botfn_poll_updates_total{bot=\"demo\"}"), 6);
 }
 
+TEST(DemoFlowTest, APolledUpdateNestedTooDeepIsSkippedAndPollingGoesOn) {
+  // Legal JSON from getUpdates that the webhook would refuse (400): polling has no one to refuse
+  // it to, so it is stored, marked processed as unroutable, and the next updates still run.
+  // 2000 levels: deeper than simdjson's own limit too.
+  StackOptions o;
+  o.polling = true;
+  Stack s(o);
+  const std::string deep = "{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":5005,\"type\":\"private\"},"
+                           "\"text\":\"x\",\"extra\":" + std::string(2000, '[') + std::string(2000, ']') + "}}";
+  auto injected = s.control("POST", "/control/update", {{"token", s.token()}, {"update", deep}});
+  ASSERT_TRUE(injected.value("ok", false)) << injected.dump();
+  ASSERT_TRUE(s.waitMetric("botfn_updates_total{bot=\"demo\",outcome=\"unroutable\"}", 1));
+  s.say(5006, "/help");
+  ASSERT_TRUE(waitText(s, 5006, 0, "/menu"));
+}
+
 TEST(DemoFlowTest, RussianUserGetsRussianTexts) {
   Stack s;
   s.say(3003, "/start", "ru");

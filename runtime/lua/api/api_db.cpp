@@ -58,7 +58,7 @@ void pushValue(lua_State* L, const storage::SqlValue& v) {
 /// @context update handler
 /// @param sql string SQL with $1, $2... placeholders, bound to the following arguments
 /// @return table an array of rows, each a table keyed by column name (NULL columns are absent)
-/// @error raises "db.query: ..." when the SQL is invalid; reads only committed data
+/// @error raises "db.query: ..." when the SQL is invalid or controls transactions (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ATTACH are refused); reads only committed data
 /// @example local rows = db.query("SELECT profile_id FROM users WHERE user_id = $1", ctx.user_id)
 /// @example if #rows > 0 then ctx:reply(rows[1].profile_id) end
 int dbQuery(lua_State* L) {
@@ -87,7 +87,7 @@ int dbQuery(lua_State* L) {
 /// @context update handler
 /// @param sql string an INSERT/UPDATE/DELETE with $1-style placeholders
 /// @return nothing: the statement runs in this update's commit, after the handler returns
-/// @error a failing statement fails the whole update's commit (nothing applies; the update is retried)
+/// @error a failing statement fails the whole update's commit (nothing applies; the update is retried); BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ATTACH are refused (the update's writes already commit together)
 /// @example db.exec("INSERT INTO users (user_id, profile_id) VALUES ($1, $2)", ctx.user_id, text)
 int dbExec(lua_State* L) {
   RunState& r = run(L, "db.exec");

@@ -6,6 +6,21 @@
 namespace botfn::storage::sqlite {
 namespace {
 thread_local Connection* t_current = nullptr;
+thread_local bool t_app_statement = false;
+
+// Consulted while a statement is prepared (never while it runs).
+int authorize(void*, int action, const char*, const char*, const char*, const char*) {
+  if (!t_app_statement) return SQLITE_OK;
+  switch (action) {
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+      return SQLITE_DENY;
+    default:
+      return SQLITE_OK;
+  }
+}
 
 // Before SQLite's first use: without memory statistics every allocation and free inside SQLite
 // takes one process-wide mutex (measured: ~2 % of the server's CPU under load). botfn never asks
@@ -26,25 +41,31 @@ Connection::Connection(const std::filesystem::path& path, bool readonly) {
     throw std::runtime_error("cannot open database " + path.string() + ": " + msg);
   }
   sqlite3_busy_timeout(db_, 5000);
+  sqlite3_set_authorizer(db_, &authorize, nullptr);
 }
 
 Connection::~Connection() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : app_statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
 sqlite3_stmt* Connection::cached(std::string_view sql) {
-  if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
-  if (statements_.size() >= kMaxCachedStatements) return nullptr;
+  auto& statements = t_app_statement ? app_statements_ : statements_;
+  if (auto it = statements.find(sql); it != statements.end()) return it->second;
+  if (statements.size() >= kMaxCachedStatements) return nullptr;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &stmt, nullptr) != SQLITE_OK || !stmt) {
     sqlite3_finalize(stmt);
     return nullptr;
   }
-  statements_.emplace(std::string(sql), stmt);
+  statements.emplace(std::string(sql), stmt);
   return stmt;
 }
+
+Connection::AppStatement::AppStatement() : previous_(t_app_statement) { t_app_statement = true; }
+Connection::AppStatement::~AppStatement() { t_app_statement = previous_; }
 
 Connection::Use::Use(Connection& c) : previous_(t_current) { t_current = &c; }
 Connection::Use::~Use() { t_current = previous_; }

@@ -24,8 +24,23 @@ class Connection {
 
   sqlite3* get() const { return db_; }
   // The cached statement for sql (prepared on first use), or nullptr when the cache is full or
-  // sql does not prepare (the caller then prepares its own and reports the error).
+  // sql does not prepare (the caller then prepares its own and reports the error). Statements
+  // prepared inside an AppStatement scope are cached apart from botfn's own.
   sqlite3_stmt* cached(std::string_view sql);
+
+  // While alive, statements prepared on this thread are an app's (db.query / db.exec): they may
+  // not control transactions (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or ATTACH databases —
+  // an app's COMMIT would end the writer's group transaction under the other jobs of the group.
+  class AppStatement {
+   public:
+    AppStatement();
+    ~AppStatement();
+    AppStatement(const AppStatement&) = delete;
+    AppStatement& operator=(const AppStatement&) = delete;
+
+   private:
+    bool previous_;
+  };
 
   // Marks this connection as the one the current thread uses, so Stmt(..., Cached) finds its
   // cache; restores the previous one when the scope ends.
@@ -44,6 +59,7 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> app_statements_;
 };
 
 }  // namespace botfn::storage::sqlite

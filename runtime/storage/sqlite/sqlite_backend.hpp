@@ -100,7 +100,8 @@ class SqliteBus final : public Bus {
   std::deque<QueueEntry> ready_;
   size_t leased_ = 0;
   uint64_t wake_generation_ = 0;
-  int64_t last_prune_ = 0;  // writer thread only
+  int64_t last_prune_ = 0;    // writer thread only
+  int64_t prune_pending_ = 0;  // a prune ran in the group being committed
   // Declared last, so destroyed first: they wait for their queued jobs, which use the members above.
   CoalescedWrites<Push> pushes_;
   CoalescedWrites<Ack> acks_;

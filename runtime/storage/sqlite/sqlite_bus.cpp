@@ -45,7 +45,7 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
 Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   const int64_t now = nowSeconds();
   if (now - last_prune_ > 60) {  // writer thread only
-    last_prune_ = now;
+    prune_pending_ = now;  // counts once the group commits (a redone group prunes again)
     // An id is forgotten only once its processed marker is gone too: a repeat of an update
     // that has a marker must stay a Duplicate (only redelivered entries look markers up).
     Stmt s(db,
@@ -101,6 +101,8 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
 }
 
 void SqliteBus::finishPushes(Result<void> r, std::vector<Push>& pushes) {
+  if (r && prune_pending_) last_prune_ = prune_pending_;
+  prune_pending_ = 0;
   size_t updates = 0;
   std::vector<QueueEntry> entries;
   for (auto& push : pushes) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
@@ -137,9 +138,19 @@ SqlValue Stmt::value(int col) {
 }
 
 Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
-  Stmt stmt(db, rewriteParams(statement.sql), Stmt::Cached{});
+  std::optional<Stmt> prepared;
+  {
+    Connection::AppStatement app;
+    prepared.emplace(db, rewriteParams(statement.sql), Stmt::Cached{});
+  }
+  Stmt& stmt = *prepared;
   if (!stmt.ok()) {
-    return fail(ErrorCode::SqlError, std::string("prepare: ") + sqlite3_errmsg(db));
+    std::string why = std::string("prepare: ") + sqlite3_errmsg(db);
+    if (stmt.prepareRc() == SQLITE_AUTH) {
+      why += " (scripts cannot run BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE or ATTACH: each "
+             "update's writes already commit together)";
+    }
+    return fail(ErrorCode::SqlError, why);
   }
   const int expected = sqlite3_bind_parameter_count(stmt.get());
   if (expected > static_cast<int>(statement.params.size())) {

@@ -125,19 +125,15 @@ void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) 
                        // last owner of this store (nothing may touch `this` after it).
                        auto& outbox = shared->commit.outbox;
                        if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
-                         std::function<void(std::vector<OutboxRow>)> listener;
-                         {
-                           std::lock_guard lock(listener_mutex_);
-                           listener = outbox_listener_;
+                         std::vector<OutboxRow> rows;
+                         rows.reserve(outbox.size());
+                         for (size_t i = 0; i < outbox.size(); ++i) {
+                           rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
                          }
-                         if (listener) {
-                           std::vector<OutboxRow> rows;
-                           rows.reserve(outbox.size());
-                           for (size_t i = 0; i < outbox.size(); ++i) {
-                             rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
-                           }
-                           listener(std::move(rows));
-                         }
+                         // Called under the lock, so onOutboxCommitted(nullptr) returns only once
+                         // no call is running (the listener may be destroyed right after).
+                         std::lock_guard lock(listener_mutex_);
+                         if (outbox_listener_) runCompletion(outbox_listener_, std::move(rows));
                        }
                        done(std::move(r));
                      }});

@@ -52,6 +52,7 @@ class GroupCommitTest : public ::testing::Test {
     return f.get();
   }
 
+  int64_t next_id_ = 100;
   std::promise<void> held_;
   std::promise<void> release_;
   std::shared_future<void> release_future_ = release_.get_future().share();
@@ -104,6 +105,42 @@ TEST_F(GroupCommitTest, AFailingJobLosesOnlyItsOwnWritesAndTheOthersApplyOnce) {
   auto rows = backend.store().query({"SELECT count(*) FROM inbound", {}});
   ASSERT_TRUE(rows);
   EXPECT_EQ(std::get<int64_t>(rows->rows[0][0]), 3);
+}
+
+TEST_F(GroupCommitTest, AnAppCannotEndTheGroupTransaction) {
+  // An app's COMMIT would commit the jobs before it and leave the ones after it outside any
+  // transaction; SAVEPOINT/RELEASE/ATTACH would tangle with the writer's own. All are refused
+  // when the statement is prepared, and the other jobs of the group are not touched.
+  for (const char* sql : {"COMMIT", "END", "ROLLBACK", "BEGIN", "SAVEPOINT job", "RELEASE job",
+                          "ATTACH DATABASE ':memory:' AS other", "  commit  -- sneaky"}) {
+    holdWriter();
+    std::promise<Result<void>> before, failing, after;
+    backend.store().commit(commit(next_id_, false), [&](Result<void> r) { before.set_value(r); });
+    Commit bad = commit(next_id_ + 1, false);
+    bad.app_writes.push_back({sql, {}});
+    backend.store().commit(bad, [&](Result<void> r) { failing.set_value(r); });
+    backend.store().commit(commit(next_id_ + 2, false), [&](Result<void> r) { after.set_value(r); });
+    release();
+    EXPECT_TRUE(get(before)) << sql;
+    auto refused = get(failing);
+    ASSERT_FALSE(refused) << sql;
+    EXPECT_NE(refused.error().detail.find("not authorized"), std::string::npos) << refused.error().detail;
+    EXPECT_TRUE(get(after)) << sql;
+    EXPECT_TRUE(*backend.store().isProcessed("b", next_id_ + 2)) << sql;
+    EXPECT_FALSE(*backend.store().isProcessed("b", next_id_ + 1)) << sql;
+    next_id_ += 3;
+    held_ = {};
+    release_ = {};
+    release_future_ = release_.get_future().share();
+  }
+  // Reads are the app's too: a BEGIN on a pooled read connection would pin its snapshot.
+  auto read = backend.store().query({"BEGIN", {}});
+  ASSERT_FALSE(read);
+  EXPECT_NE(read.error().detail.find("not authorized"), std::string::npos);
+  // botfn's own statements of the same text still run (they are cached apart).
+  std::promise<Result<void>> plain;
+  backend.store().commit(commit(next_id_, false), [&](Result<void> r) { plain.set_value(r); });
+  EXPECT_TRUE(get(plain));
 }
 
 }  // namespace
