@@ -40,7 +40,7 @@ class UpdateDocument;
 // bot_username (without '@') decides whether "/cmd@name" is addressed to this bot.
 // The kind is the first key after update_id in the text, as the ingress reader takes it.
 Update parseUpdate(const UpdateDocument& update, std::string_view bot_username);
-// The same for an nlohmann value (the polling loop, tests).
+// The same for an nlohmann value (tests, benchmarks).
 Update parseUpdateValue(const nlohmann::json& update, std::string_view bot_username);
 
 // Validates the envelope Telegram guarantees: a JSON object with an integer update_id.
