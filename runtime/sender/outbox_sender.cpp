@@ -151,7 +151,7 @@ void OutboxSender::loop() {
     std::optional<std::vector<storage::OutboxRow>> rows;
     if (read && !options_.paused) {
       // Only rows committed after the last one seen: each row is read once, never re-scanned.
-      auto fetched = store_.pendingOutbox(options_.read_batch, last_read_id_snapshot());
+      auto fetched = store_.pendingOutbox(options_.read_batch, lastReadId());
       if (!fetched) {
         log->error("outbox read failed: {}", fetched.error().describe());
       } else {
@@ -178,7 +178,7 @@ void OutboxSender::loop() {
   }
 }
 
-int64_t OutboxSender::last_read_id_snapshot() {
+int64_t OutboxSender::lastReadId() {
   std::lock_guard lock(mutex_);
   return last_read_id_;
 }

@@ -66,7 +66,7 @@ class OutboxSender {
   void schedule(const std::string& key, Lane& lane, int64_t now);
   void addRows(std::vector<storage::OutboxRow> rows, int64_t now);
   std::vector<storage::OutboxRow> takeReady(int64_t now);
-  int64_t last_read_id_snapshot();
+  int64_t lastReadId();
 
   std::unordered_map<std::string, Lane> lanes_;
   std::deque<std::string> ready_;                 // no scan over all lanes per wake-up
