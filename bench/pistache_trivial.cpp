@@ -33,7 +33,10 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   Http::Endpoint endpoint(Address("127.0.0.1", Port(static_cast<uint16_t>(std::atoi(argv[1])))));
-  endpoint.init(Http::Endpoint::options().threads(std::atoi(argv[2])).maxRequestSize(1 << 20).flags(Tcp::Options::ReuseAddr));
+  endpoint.init(Http::Endpoint::options()
+                    .threads(std::atoi(argv[2]))
+                    .maxRequestSize(1 << 20)
+                    .flags(Tcp::Options::ReuseAddr));
   endpoint.setHandler(std::make_shared<Trivial>());
   endpoint.serveThreaded();
   int sig = 0;

@@ -3,8 +3,10 @@
 
 namespace botfn::functions {
 
-void handleMetrics(const FunctionContext& ctx, ingress::HttpRequest&, ingress::Responder responder) {
-  if (ctx.bus) ctx.metrics->gauge("botfn_queue_depth").store(static_cast<int64_t>(ctx.bus->depth()));
+void handleMetrics(const FunctionContext& ctx, ingress::HttpRequest&,
+                   ingress::Responder responder) {
+  if (ctx.bus)
+    ctx.metrics->gauge("botfn_queue_depth").store(static_cast<int64_t>(ctx.bus->depth()));
   if (ctx.bus) {
     ctx.metrics->gauge("botfn_write_backlog").store(static_cast<int64_t>(ctx.bus->writeBacklog()));
   }

@@ -7,9 +7,11 @@ void registerFunctions(ingress::Router& router, std::shared_ptr<FunctionContext>
   for (auto& [name, bot] : context->bots) {
     for (int status : {200, 400, 401, 404, 413, 503}) {
       bot.status_counters[status] = &context->metrics->counter(
-          "botfn_ingress_requests_total", "bot=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
+          "botfn_ingress_requests_total",
+          "bot=\"" + name + "\",status=\"" + std::to_string(status) + "\"");
     }
-    bot.duplicates = &context->metrics->counter("botfn_ingress_duplicates_total", "bot=\"" + name + "\"");
+    bot.duplicates =
+        &context->metrics->counter("botfn_ingress_duplicates_total", "bot=\"" + name + "\"");
   }
   context->durable_latency = &context->metrics->histogram("botfn_ingress_durable_seconds");
   std::shared_ptr<const FunctionContext> frozen = context;

@@ -4,10 +4,9 @@
 #include <openssl/crypto.h>
 
 #include <chrono>
-
-#include "core/log.hpp"
 #include <nlohmann/json.hpp>
 
+#include "core/log.hpp"
 #include "functions/function_context.hpp"
 #include "telegram/update_envelope.hpp"
 
@@ -15,8 +14,8 @@ namespace botfn::functions {
 namespace {
 
 std::string errorBody(ErrorCode code) {
-  return nlohmann::json{{"ok", false}, {"error", errorInfo(code).name},
-                        {"description", errorInfo(code).message}}
+  return nlohmann::json{
+      {"ok", false}, {"error", errorInfo(code).name}, {"description", errorInfo(code).message}}
       .dump();
 }
 
@@ -75,20 +74,22 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   batch.push_back(std::move(item));
   const FunctionContext* c = &ctx;
   const auto started = std::chrono::steady_clock::now();
-  ctx.bus->push(std::move(batch), std::nullopt,
-                [c, bot_name, responder, id = update_id, started](
-                    Result<std::vector<storage::PushOutcome>> r) {
-                  c->durable_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-                  if (!r) {
-                    log::get("ingress")->error("update {} not stored: {}", id, r.error().describe());
-                    return refuse(*c, bot_name, responder, r.error().code, 1);
-                  }
-                  if (r->at(0) == storage::PushOutcome::Duplicate) {
-                    c->bots.at(bot_name).duplicates->fetch_add(1, std::memory_order_relaxed);
-                  }
-                  count(*c, bot_name, 200);
-                  responder.send(200, R"({"ok":true})");
-                });
+  ctx.bus->push(
+      std::move(batch), std::nullopt,
+      [c, bot_name, responder, id = update_id,
+       started](Result<std::vector<storage::PushOutcome>> r) {
+        c->durable_latency->observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        if (!r) {
+          log::get("ingress")->error("update {} not stored: {}", id, r.error().describe());
+          return refuse(*c, bot_name, responder, r.error().code, 1);
+        }
+        if (r->at(0) == storage::PushOutcome::Duplicate) {
+          c->bots.at(bot_name).duplicates->fetch_add(1, std::memory_order_relaxed);
+        }
+        count(*c, bot_name, 200);
+        responder.send(200, R"({"ok":true})");
+      });
 }
 
 }  // namespace botfn::functions

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -116,7 +116,8 @@ class Chat {
                                            {"first_name", o_.first_name},
                                            {"language_code", o_.language},
                                            {"text", text}});
-    if (!r || !r->value("ok", false)) std::cout << dim("(the fake did not take the message)") << "\n";
+    if (!r || !r->value("ok", false))
+      std::cout << dim("(the fake did not take the message)") << "\n";
   }
 
   void press(size_t n) {
@@ -139,8 +140,9 @@ class Chat {
     bool got_any = false;
     while (std::chrono::steady_clock::now() < give_up) {
       const int timeout_ms = got_any ? 400 : 1000;
-      auto r = get("/control/wait?token=" + o_.token + "&chat_id=" + std::to_string(o_.user_id) +
-                   "&after_seq=" + std::to_string(seq_) + "&timeout_ms=" + std::to_string(timeout_ms));
+      auto r =
+          get("/control/wait?token=" + o_.token + "&chat_id=" + std::to_string(o_.user_id) +
+              "&after_seq=" + std::to_string(seq_) + "&timeout_ms=" + std::to_string(timeout_ms));
       if (!r) return;
       const auto& calls = (*r)["calls"];
       if (calls.empty()) {
@@ -162,11 +164,13 @@ class Chat {
     const std::string method = call.value("method", "");
     const json params = call.value("params", json::object());
     if (!call.value("ok", true)) {
-      std::cout << dim("(bot's " + method + " failed: " + call.value("description", "") + ")") << "\n";
+      std::cout << dim("(bot's " + method + " failed: " + call.value("description", "") + ")")
+                << "\n";
       return;
     }
     if (method == "sendMessage" || method == "sendPhoto") {
-      std::cout << bold("bot> ") << params.value("text", params.value("caption", "[photo]")) << "\n";
+      std::cout << bold("bot> ") << params.value("text", params.value("caption", "[photo]"))
+                << "\n";
       const auto& result = call.value("response", json::object()).value("result", json::object());
       if (result.contains("message_id") && result["message_id"].is_number_integer()) {
         shown_messages_[o_.user_id].insert(result["message_id"].get<int64_t>());
@@ -189,7 +193,9 @@ class Chat {
     const auto& messages = (*r)["messages"];
     for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
       if (!it->contains("reply_markup")) continue;
-      if (!it->contains("message_id") || !shown_messages_[o_.user_id].count((*it)["message_id"].get<int64_t>())) continue;
+      if (!it->contains("message_id") ||
+          !shown_messages_[o_.user_id].count((*it)["message_id"].get<int64_t>()))
+        continue;
       const auto& rows = (*it)["reply_markup"].value("inline_keyboard", json::array());
       for (const auto& row : rows) {
         std::string line = "    ";
@@ -206,7 +212,8 @@ class Chat {
   }
 
   ChatOptions o_;
-  std::map<int64_t, std::set<int64_t>> shown_messages_;  // per chat, printed: their keyboards are offered
+  std::map<int64_t, std::set<int64_t>>
+      shown_messages_;  // per chat, printed: their keyboards are offered
   std::unique_ptr<net::HttpClient> http_;
   bool tty_ = false;
   int64_t seq_ = 0;

@@ -2,7 +2,6 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "app/chat_client.hpp"
@@ -55,26 +54,36 @@ int runCli(int argc, char** argv) {
 
   CommonFlags serve_flags;
   std::string port_file;
-  auto* serve_cmd = cli.add_subcommand("serve", "run the HTTP server, workers and sender (webhook mode)");
+  auto* serve_cmd =
+      cli.add_subcommand("serve", "run the HTTP server, workers and sender (webhook mode)");
   serve_flags.add(serve_cmd, true);
   serve_cmd->add_option("--port-file", port_file, "write the bound HTTP port to this file");
   serve_cmd->callback([&] {
-    rc = serve(load(serve_flags), ServeOptions{false, port_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(port_file)});
+    rc = serve(
+        load(serve_flags),
+        ServeOptions{false, port_file.empty() ? std::nullopt
+                                              : std::optional<std::filesystem::path>(port_file)});
   });
 
   CommonFlags poll_flags;
   std::string poll_port_file;
-  auto* poll_cmd = cli.add_subcommand("poll", "like serve, but fetch updates with getUpdates long polling");
+  auto* poll_cmd =
+      cli.add_subcommand("poll", "like serve, but fetch updates with getUpdates long polling");
   poll_flags.add(poll_cmd, true);
   poll_cmd->add_option("--port-file", poll_port_file, "write the bound HTTP port to this file");
   poll_cmd->callback([&] {
-    rc = serve(load(poll_flags), ServeOptions{true, poll_port_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(poll_port_file)});
+    rc = serve(load(poll_flags),
+               ServeOptions{true, poll_port_file.empty()
+                                      ? std::nullopt
+                                      : std::optional<std::filesystem::path>(poll_port_file)});
   });
 
   ChatOptions chat_options;
-  auto* chat_cmd = cli.add_subcommand("chat", "talk to the bot as a Telegram user, through the fake Bot API");
+  auto* chat_cmd =
+      cli.add_subcommand("chat", "talk to the bot as a Telegram user, through the fake Bot API");
   chat_cmd->add_option("--fake", chat_options.fake_url, "fake Bot API base URL")->required();
-  chat_cmd->add_option("--token", chat_options.token, "bot token registered at the fake")->required();
+  chat_cmd->add_option("--token", chat_options.token, "bot token registered at the fake")
+      ->required();
   chat_cmd->add_option("--user", chat_options.user_id, "Telegram user id to start as");
   chat_cmd->add_option("--name", chat_options.first_name, "first name of the user");
   chat_cmd->add_option("--lang", chat_options.language, "language_code of the user (en, ru)");
@@ -86,7 +95,8 @@ int runCli(int argc, char** argv) {
   migrate_cmd->callback([&] { rc = migrate(load(migrate_flags)); });
 
   CommonFlags check_flags;
-  auto* check_cmd = cli.add_subcommand("check", "compile every configured app; non-zero exit with file:line on errors");
+  auto* check_cmd = cli.add_subcommand(
+      "check", "compile every configured app; non-zero exit with file:line on errors");
   check_flags.add(check_cmd, false);
   check_cmd->callback([&] { rc = check(load(check_flags)); });
 
@@ -98,23 +108,31 @@ int runCli(int argc, char** argv) {
     auto* sub = webhook_cmd->add_subcommand(action, std::string(action) + " the webhook");
     webhook_flags.add(sub, false);
     sub->add_option("--bot", webhook_bot, "bot name (default: every bot)");
-    if (std::string(action) == "set") sub->add_option("--url", webhook_url, "URL (default: bots.<name>.webhook_url)");
-    sub->callback([&, action] { rc = webhookCommand(load(webhook_flags), action, webhook_bot, webhook_url); });
+    if (std::string(action) == "set")
+      sub->add_option("--url", webhook_url, "URL (default: bots.<name>.webhook_url)");
+    sub->callback([&, action] {
+      rc = webhookCommand(load(webhook_flags), action, webhook_bot, webhook_url);
+    });
   }
 
   CommonFlags dlq_flags;
   size_t dlq_limit = 50;
   auto* dlq_cmd = cli.add_subcommand("dlq", "inspect dead-lettered updates");
   dlq_cmd->require_subcommand(1);
-  auto* dlq_list = dlq_cmd->add_subcommand("list", "print dead letters as JSON lines, newest first");
+  auto* dlq_list =
+      dlq_cmd->add_subcommand("list", "print dead letters as JSON lines, newest first");
   dlq_flags.add(dlq_list, false);
   dlq_list->add_option("-n,--limit", dlq_limit, "how many");
   dlq_list->callback([&] { rc = dlqList(load(dlq_flags), dlq_limit); });
 
   auto* docs_cmd = cli.add_subcommand("docs", "print generated reference docs");
   docs_cmd->require_subcommand(1);
-  docs_cmd->add_subcommand("config", "docs/config.md")->callback([&] { std::fputs(configReferenceMarkdown().c_str(), stdout); });
-  docs_cmd->add_subcommand("errors", "docs/error-codes.md")->callback([&] { std::fputs(errorCodesMarkdown().c_str(), stdout); });
+  docs_cmd->add_subcommand("config", "docs/config.md")->callback([&] {
+    std::fputs(configReferenceMarkdown().c_str(), stdout);
+  });
+  docs_cmd->add_subcommand("errors", "docs/error-codes.md")->callback([&] {
+    std::fputs(errorCodesMarkdown().c_str(), stdout);
+  });
 
   try {
     cli.parse(argc, argv);

@@ -17,10 +17,10 @@ namespace botfn::app {
 struct BotConfig {
   std::string name;
   std::string app = "demo";
-  std::string token;        // resolved from token_env / token_file
-  std::string token_source; // "env BOT_TOKEN", "file /path": for messages, never the token
-  std::string secret;       // resolved from secret_env / secret_file
-  std::string username;     // without '@'; fetched with getMe when empty
+  std::string token;         // resolved from token_env / token_file
+  std::string token_source;  // "env BOT_TOKEN", "file /path": for messages, never the token
+  std::string secret;        // resolved from secret_env / secret_file
+  std::string username;      // without '@'; fetched with getMe when empty
   std::string webhook_url;
   std::vector<std::string> allowed_updates;
   int max_connections = 40;

@@ -61,16 +61,21 @@ ConfigValue fromEnv(const std::string& name, const char* text, KeyType type) {
   if (type == KeyType::Int) {
     char* end = nullptr;
     v.i = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0') throw ConfigError("environment " + name + ": expected an integer, got '" + s + "'");
+    if (s.empty() || *end != '\0')
+      throw ConfigError("environment " + name + ": expected an integer, got '" + s + "'");
   } else if (type == KeyType::Bool) {
-    if (s == "1" || s == "true") v.b = true;
-    else if (s == "0" || s == "false") v.b = false;
-    else throw ConfigError("environment " + name + ": expected true or false, got '" + s + "'");
+    if (s == "1" || s == "true")
+      v.b = true;
+    else if (s == "0" || s == "false")
+      v.b = false;
+    else
+      throw ConfigError("environment " + name + ": expected true or false, got '" + s + "'");
   } else if (type == KeyType::StringList) {
     size_t start = 0;
     while (start <= s.size()) {
       const size_t comma = s.find(',', start);
-      const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const std::string item =
+          s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!item.empty()) v.list.push_back(item);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -140,8 +145,9 @@ void loadBot(Config& c, const std::string& name, const toml::table& table, BotSo
     const std::string key(k.str());
     const std::string path = "bots." + name + "." + key;
     if (key == "token" || key == "secret" || key == "secret_token") {
-      fail(path, &node, "literal secrets are not allowed in the config file; use " + key.substr(0, 5) +
-                            (key == "token" ? "_env or token_file" : "_env or secret_file"));
+      fail(path, &node,
+           "literal secrets are not allowed in the config file; use " + key.substr(0, 5) +
+               (key == "token" ? "_env or token_file" : "_env or secret_file"));
     }
     const BotKey* desc = nullptr;
     for (const auto& bk : botKeys()) {
@@ -149,12 +155,18 @@ void loadBot(Config& c, const std::string& name, const toml::table& table, BotSo
     }
     if (!desc) fail(path, &node, "unknown key");
     ConfigValue v = fromToml(path, node, desc->type);
-    if (key == "vars") bot.vars = toJson(node);
-    else if (key == "token_env") src.token_env = v.s;
-    else if (key == "token_file") src.token_file = v.s;
-    else if (key == "secret_env") src.secret_env = v.s;
-    else if (key == "secret_file") src.secret_file = v.s;
-    else desc->apply(bot, v);
+    if (key == "vars")
+      bot.vars = toJson(node);
+    else if (key == "token_env")
+      src.token_env = v.s;
+    else if (key == "token_file")
+      src.token_file = v.s;
+    else if (key == "secret_env")
+      src.secret_env = v.s;
+    else if (key == "secret_file")
+      src.secret_file = v.s;
+    else
+      desc->apply(bot, v);
   }
   c.bots[name] = std::move(bot);
 }
@@ -179,8 +191,9 @@ void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
       bot.token_source = "file " + src.token_file;
     }
     if (bot.token.empty()) {
-      throw ConfigError("config key 'bots." + name + ".token_env': no token for bot '" + name +
-                        "' (set " + (src.token_env.empty() ? "token_env or token_file" : "$" + src.token_env) + ")");
+      throw ConfigError(
+          "config key 'bots." + name + ".token_env': no token for bot '" + name + "' (set " +
+          (src.token_env.empty() ? "token_env or token_file" : "$" + src.token_env) + ")");
     }
     if (!src.secret_env.empty()) {
       const char* s = std::getenv(src.secret_env.c_str());
@@ -193,7 +206,8 @@ void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
       throw ConfigError("config key 'bots." + name + ".secret_file': the file is empty");
     }
     if (!bot.secret.empty() && !std::regex_match(bot.secret, kSecret)) {
-      throw ConfigError("config key 'bots." + name + (src.secret_env.empty() ? ".secret_file" : ".secret_env") +
+      throw ConfigError("config key 'bots." + name +
+                        (src.secret_env.empty() ? ".secret_file" : ".secret_env") +
                         "': the webhook secret must be 1-256 characters of A-Z a-z 0-9 _ -");
     }
     if (bot.max_connections < 1 || bot.max_connections > 100) {
@@ -224,8 +238,10 @@ Config loadConfig(const ConfigOverrides& overrides) {
       if (sname == "bots") {
         if (!node.is_table()) fail("bots", &node, "expected a table of bots");
         for (const auto& [bname, bnode] : *node.as_table()) {
-          if (!bnode.is_table()) fail("bots." + std::string(bname.str()), &bnode, "expected a table");
-          loadBot(c, std::string(bname.str()), *bnode.as_table(), sources[std::string(bname.str())]);
+          if (!bnode.is_table())
+            fail("bots." + std::string(bname.str()), &bnode, "expected a table");
+          loadBot(c, std::string(bname.str()), *bnode.as_table(),
+                  sources[std::string(bname.str())]);
         }
         continue;
       }
@@ -259,7 +275,9 @@ Config loadConfig(const ConfigOverrides& overrides) {
   if (overrides.db_path) c.storage_path = *overrides.db_path;
   if (overrides.scripts_dir) c.scripts_dir = *overrides.scripts_dir;
   auto& first = c.bots.begin()->second;
-  if (overrides.token_env) sources[first.name] = BotSources{*overrides.token_env, "", sources[first.name].secret_env, sources[first.name].secret_file};
+  if (overrides.token_env)
+    sources[first.name] = BotSources{*overrides.token_env, "", sources[first.name].secret_env,
+                                     sources[first.name].secret_file};
   if (overrides.app) first.app = *overrides.app;
   resolveSecrets(c, sources);
   if (c.log_format != "json" && c.log_format != "text") {
@@ -271,7 +289,8 @@ Config loadConfig(const ConfigOverrides& overrides) {
 std::string configReferenceMarkdown() {
   std::string out =
       "# Configuration reference\n\n"
-      "Generated by `botfn docs config` from `runtime/app/config_schema.cpp`; do not edit by hand.\n\n"
+      "Generated by `botfn docs config` from `runtime/app/config_schema.cpp`; do not edit by "
+      "hand.\n\n"
       "Precedence: defaults < `botfn.toml` (`--config` or `$BOTFN_CONFIG`) < environment "
       "(`BOTFN_<SECTION>_<KEY>`) < command-line flags. Unknown keys are errors. Secrets (bot "
       "tokens, webhook secrets) come only from `*_env` or `*_file` keys; a literal secret in the "
@@ -281,8 +300,10 @@ std::string configReferenceMarkdown() {
     out += "| `" + std::string(k.path) + "` | " + typeName(k.type) + " | `" + k.default_text +
            "` | `" + envNameOf(k.path) + "` | " + k.description + " |\n";
   }
-  out += "\n## Bots: `[bots.<name>]`\n\nWith no `[bots]` table, one bot `demo` runs the `demo` "
-         "app with its token from `$BOT_TOKEN`.\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+  out +=
+      "\n## Bots: `[bots.<name>]`\n\nWith no `[bots]` table, one bot `demo` runs the `demo` "
+      "app with its token from `$BOT_TOKEN`.\n\n| key | type | default | meaning "
+      "|\n|---|---|---|---|\n";
   for (const auto& k : botKeys()) {
     out += "| `" + std::string(k.name) + "` | " + typeName(k.type) + " | `" + k.default_text +
            "` | " + k.description + " |\n";

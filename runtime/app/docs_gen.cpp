@@ -15,7 +15,9 @@ std::string errorCodesMarkdown() {
   const ErrorInfo* all = allErrors(&n);
   for (size_t i = 0; i < n; ++i) {
     const auto& e = all[i];
-    const char* retry = e.retry == RetryClass::None ? "none" : e.retry == RetryClass::Transient ? "transient" : "fatal";
+    const char* retry = e.retry == RetryClass::None        ? "none"
+                        : e.retry == RetryClass::Transient ? "transient"
+                                                           : "fatal";
     out += "| " + std::to_string(static_cast<int>(e.code)) + " | `" + std::string(e.name) + "` | " +
            std::to_string(e.http_status) + " | " + retry + " | " + std::string(e.message) + " |\n";
   }

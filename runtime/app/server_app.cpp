@@ -93,8 +93,9 @@ int serve(const Config& c, const ServeOptions& options) {
     return 2;
   }
 
-  auto http = net::makeCurlHttpClient({"out"});      // Bot API calls of the sender
-  auto lua_http = net::makeCurlHttpClient({"lua"});  // http.request of scripts (aborted on a stuck drain)
+  auto http = net::makeCurlHttpClient({"out"});  // Bot API calls of the sender
+  auto lua_http =
+      net::makeCurlHttpClient({"lua"});  // http.request of scripts (aborted on a stuck drain)
   auto poll_http = net::makeCurlHttpClient({"poll"});
   std::map<std::string, std::unique_ptr<telegram::BotApi>> apis;
   std::map<std::string, std::unique_ptr<telegram::BotApi>> poll_apis;
@@ -106,7 +107,8 @@ int serve(const Config& c, const ServeOptions& options) {
     if (username.empty()) {
       auto me = apis[name]->callSync("getMe", nlohmann::json::object(), std::chrono::seconds(10));
       const auto& result = me.result();
-      if (me.ok && result.is_object() && result.contains("username") && result["username"].is_string()) {
+      if (me.ok && result.is_object() && result.contains("username") &&
+          result["username"].is_string()) {
         username = result["username"].get<std::string>();
       } else {
         log->warn("bot {}: getMe failed ({} {}); commands addressed as /cmd@name will be ignored",
@@ -126,30 +128,33 @@ int serve(const Config& c, const ServeOptions& options) {
       return 2;
     }
   }
-  auto factory = lua::makeExecutorFactory(lua_options, lua::HostServices{st.store.get(), lua_http.get(), &metrics});
+  auto factory = lua::makeExecutorFactory(
+      lua_options, lua::HostServices{st.store.get(), lua_http.get(), &metrics});
 
   flow::DispatcherOptions dispatch_options;
   dispatch_options.workers = c.lua_workers;
   dispatch_options.paused = c.dispatch_paused;
   dispatch_options.retry_delays.clear();
   for (auto ms : c.retry_delays_ms) dispatch_options.retry_delays.emplace_back(ms);
-  flow::Dispatcher dispatcher(dispatch_options, *st.bus, *st.store, factory,
-                              [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
-                                auto it = profiles.find(bot);
-                                return it == profiles.end() ? nullptr : it->second;
-                              },
-                              metrics);
+  flow::Dispatcher dispatcher(
+      dispatch_options, *st.bus, *st.store, factory,
+      [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
+        auto it = profiles.find(bot);
+        return it == profiles.end() ? nullptr : it->second;
+      },
+      metrics);
   dispatcher.start();
 
   sender::SenderOptions sender_options;
   sender_options.paused = c.sender_paused;
   sender_options.max_attempts = c.sender_max_attempts;
-  sender::OutboxSender sender(sender_options, *st.store,
-                              [&apis](const std::string& bot) -> telegram::BotApi* {
-                                auto it = apis.find(bot);
-                                return it == apis.end() ? nullptr : it->second.get();
-                              },
-                              metrics);
+  sender::OutboxSender sender(
+      sender_options, *st.store,
+      [&apis](const std::string& bot) -> telegram::BotApi* {
+        auto it = apis.find(bot);
+        return it == apis.end() ? nullptr : it->second.get();
+      },
+      metrics);
   sender.start();
 
   std::atomic<bool> shutting_down{false};
@@ -157,8 +162,10 @@ int serve(const Config& c, const ServeOptions& options) {
   for (const auto& [name, bot] : c.bots) {
     fc->bots[name] = functions::WebhookBot{name, bot.secret, profiles[name]->username};
     if (bot.secret.empty() && !polling) {
-      log->warn("bot {} has NO webhook secret: anyone who knows the URL can inject updates; "
-                "set secret_env or secret_file", name);
+      log->warn(
+          "bot {} has NO webhook secret: anyone who knows the URL can inject updates; "
+          "set secret_env or secret_file",
+          name);
     }
   }
   fc->bus = st.bus.get();
@@ -281,7 +288,8 @@ int webhookCommand(const Config& c, const std::string& action, const std::string
         std::fprintf(stderr, "%s: %s failed: %d %s\n", name.c_str(), action.c_str(), r.error_code,
                      log::redact(r.description).c_str());
       }
-      log::get("app")->error("bot {}: {} webhook failed: {} {}", name, action, r.error_code, r.description);
+      log::get("app")->error("bot {}: {} webhook failed: {} {}", name, action, r.error_code,
+                             r.description);
       rc = 1;
     }
   }
@@ -296,9 +304,9 @@ int dlqList(const Config& c, size_t limit) {
     return 1;
   }
   for (const auto& d : *rows) {
-    nlohmann::json j{{"id", d.id},       {"bot", d.bot},     {"update_id", d.update_id},
-                     {"lane", d.lane},   {"kind", d.kind},   {"attempts", d.attempts},
-                     {"at", d.at},       {"error", d.error}, {"traceback", d.traceback}};
+    nlohmann::json j{{"id", d.id},     {"bot", d.bot},     {"update_id", d.update_id},
+                     {"lane", d.lane}, {"kind", d.kind},   {"attempts", d.attempts},
+                     {"at", d.at},     {"error", d.error}, {"traceback", d.traceback}};
     std::printf("%s\n", j.dump().c_str());
   }
   if (rows->empty()) std::fprintf(stderr, "no dead letters\n");

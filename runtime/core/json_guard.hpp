@@ -9,7 +9,8 @@ namespace botfn {
 
 inline constexpr int kMaxJsonDepth = 64;
 
-// Depth of the deepest array/object in text, ignoring brackets inside strings. Stops early past limit.
+// Depth of the deepest array/object in text, ignoring brackets inside strings. Stops early past
+// limit.
 int jsonDepth(std::string_view text, int limit = kMaxJsonDepth);
 
 }  // namespace botfn

@@ -28,11 +28,21 @@ void appendEscaped(spdlog::memory_buf_t& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
+      case '"':
+        out.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        out.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        out.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        out.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        out.append(std::string_view("\\t"));
+        break;
       default:
         if (c < 0x20) {
           const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -117,8 +127,7 @@ void addSecret(const std::string& secret) {
 std::string redact(std::string text) {
   std::shared_lock lock(g_secrets_mutex);
   for (const auto& secret : g_secrets) {
-    for (size_t pos = text.find(secret); pos != std::string::npos;
-         pos = text.find(secret, pos)) {
+    for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
       text.replace(pos, secret.size(), "<redacted>");
       pos += 10;
     }

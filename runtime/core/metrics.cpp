@@ -1,4 +1,5 @@
-// Prometheus text rendering for the metrics registry. Creation takes a mutex; increments are atomic.
+// Prometheus text rendering for the metrics registry. Creation takes a mutex; increments are
+// atomic.
 #include "core/metrics.hpp"
 
 #include <cmath>
@@ -31,8 +32,7 @@ double Histogram::quantile(double q) const {
   return INFINITY;
 }
 
-void Histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   const std::string sep = labels.empty() ? "" : ",";
   uint64_t cumulative = 0;
   char num[64];
@@ -43,8 +43,8 @@ void Histogram::render(std::string& out, const std::string& name,
     } else {
       std::snprintf(num, sizeof num, "+Inf");
     }
-    out += name + "_bucket{" + labels + sep + "le=\"" + num + "\"} " +
-           std::to_string(cumulative) + "\n";
+    out += name + "_bucket{" + labels + sep + "le=\"" + num + "\"} " + std::to_string(cumulative) +
+           "\n";
   }
   std::snprintf(num, sizeof num, "%.6f",
                 static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6);
@@ -69,8 +69,8 @@ Histogram& Metrics::histogram(const std::string& name, const std::string& labels
   auto& slot = histograms_[name][labels];
   if (!slot) {
     if (bounds.empty()) {
-      bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                0.5, 1, 2.5, 5, 10};
+      bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
     }
     slot = std::make_unique<Histogram>(std::move(bounds));
   }

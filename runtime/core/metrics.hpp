@@ -48,7 +48,8 @@ class Metrics {
   std::map<std::string, std::pair<std::string, std::string>> help_;
 };
 
-// The one registry of the process (stages receive it from the composition root, tests may build their own).
+// The one registry of the process (stages receive it from the composition root, tests may build
+// their own).
 Metrics& globalMetrics();
 
 }  // namespace botfn

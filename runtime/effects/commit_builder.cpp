@@ -10,13 +10,14 @@ namespace botfn::effects {
 namespace {
 
 storage::OutboxMessage callbackAnswer(const RunInput& input) {
-  return storage::OutboxMessage{input.bot->name,
-                                input.update.lane,
-                                input.update.chat_id.value_or(0),
-                                "answerCallbackQuery",
-                                nlohmann::json{{"callback_query_id", input.update.callback_id}}.dump(),
-                                "",
-                                ""};
+  return storage::OutboxMessage{
+      input.bot->name,
+      input.update.lane,
+      input.update.chat_id.value_or(0),
+      "answerCallbackQuery",
+      nlohmann::json{{"callback_query_id", input.update.callback_id}}.dump(),
+      "",
+      ""};
 }
 
 storage::Commit baseCommit(const RunInput& input) {
@@ -59,8 +60,9 @@ storage::Commit buildCommit(const RunInput& input, Effects effects) {
   c.handled = effects.handled;
   if (effects.state || effects.data_json) {
     c.conversation_key = conversationKeyOf(input.bot->name, input.update);
-    c.conversation = storage::Conversation{effects.state.value_or(input.conversation.state),
-                                           effects.data_json.value_or(input.conversation.data_json)};
+    c.conversation =
+        storage::Conversation{effects.state.value_or(input.conversation.state),
+                              effects.data_json.value_or(input.conversation.data_json)};
   }
   c.app_writes = std::move(effects.writes);
   // Stop the button's spinner first: answer an unanswered callback query before other sends.
@@ -75,9 +77,16 @@ storage::Commit buildCommit(const RunInput& input, Effects effects) {
 storage::Commit buildDeadLetterCommit(const RunInput& input, const Error& error,
                                       const std::string& traceback, int attempts) {
   storage::Commit c = baseCommit(input);
-  c.dead_letter = storage::DeadLetter{0, input.bot->name, input.entry.update_id, input.update.lane,
-                                      input.update.kind, input.entry.body, error.describe(),
-                                      traceback, attempts, 0};
+  c.dead_letter = storage::DeadLetter{0,
+                                      input.bot->name,
+                                      input.entry.update_id,
+                                      input.update.lane,
+                                      input.update.kind,
+                                      input.entry.body,
+                                      error.describe(),
+                                      traceback,
+                                      attempts,
+                                      0};
   if (input.update.kind == "callback_query" && !input.update.callback_id.empty()) {
     c.outbox.push_back(callbackAnswer(input));
   }

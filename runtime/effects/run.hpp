@@ -16,11 +16,11 @@
 namespace botfn::effects {
 
 struct BotProfile {
-  std::string name;          // config key, e.g. "demo"
-  std::string app;           // app folder name under scripts-lua/apps
-  std::string username;      // bot username without '@'
-  nlohmann::json vars;       // read-only ctx.bot.vars
-  std::string error_text;    // sent to the user when an update is dead-lettered
+  std::string name;        // config key, e.g. "demo"
+  std::string app;         // app folder name under scripts-lua/apps
+  std::string username;    // bot username without '@'
+  nlohmann::json vars;     // read-only ctx.bot.vars
+  std::string error_text;  // sent to the user when an update is dead-lettered
 };
 
 struct RunInput {

@@ -17,8 +17,12 @@ struct Dispatcher::Job {
 
 Dispatcher::Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
                        effects::ExecutorFactory factory, BotLookup bots, Metrics& metrics)
-    : options_(std::move(options)), bus_(bus), store_(store), factory_(std::move(factory)),
-      bots_(std::move(bots)), metrics_(metrics) {}
+    : options_(std::move(options)),
+      bus_(bus),
+      store_(store),
+      factory_(std::move(factory)),
+      bots_(std::move(bots)),
+      metrics_(metrics) {}
 
 Dispatcher::~Dispatcher() { stop(std::chrono::steady_clock::now()); }
 
@@ -26,10 +30,11 @@ void Dispatcher::start() {
   for (int i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, factory_, options_.worker_stack_bytes));
   }
-  if (!options_.paused) lease_thread_ = std::thread([this] {
-    nameThisThread("botfn-lease");
-    leaseLoop();
-  });
+  if (!options_.paused)
+    lease_thread_ = std::thread([this] {
+      nameThisThread("botfn-lease");
+      leaseLoop();
+    });
 }
 
 bool Dispatcher::stop(std::chrono::steady_clock::time_point deadline) {
@@ -113,7 +118,9 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
     log::get("flow")->error("update {} of bot '{}' cannot run: {}", e.update_id, e.bot,
                             !bot ? "bot is not configured" : doc.error().describe());
     effects::RunInput input;
-    input.bot = bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
+    input.bot =
+        bot ? bot
+            : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
     input.entry = e;
     *job->input = std::move(input);
     return commitAndFinish(job, effects::buildSkipCommit(*job->input), "unroutable");
@@ -134,9 +141,8 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
 
 void Dispatcher::runJob(std::shared_ptr<Job> job) {
   job->input->attempt = job->attempt;
-  job->worker->executor().run(job->input, [this, job](effects::RunOutcome outcome) {
-    onOutcome(job, std::move(outcome));
-  });
+  job->worker->executor().run(
+      job->input, [this, job](effects::RunOutcome outcome) { onOutcome(job, std::move(outcome)); });
 }
 
 void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome) {
@@ -148,7 +154,8 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
                        "bot=\"" + bot + "\",kind=\"" + job->input->update.kind + "\"")++;
     }
     const char* label = outcome.effects.handled ? "handled" : "unhandled";
-    return commitAndFinish(job, effects::buildCommit(*job->input, std::move(outcome.effects)), label);
+    return commitAndFinish(job, effects::buildCommit(*job->input, std::move(outcome.effects)),
+                           label);
   }
   metrics_.counter("botfn_update_failures_total",
                    "bot=\"" + bot + "\",code=\"" + std::string(outcome.error.name()) + "\"")++;
@@ -165,10 +172,10 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
   if (stopping_) return finishJob(job);  // stays queued: redelivered after the restart
   log::get("flow")->error("update {} dead-lettered after {} attempts: {}", job->entry.update_id,
                           job->attempt, outcome.error.describe());
-  commitAndFinish(job,
-                  effects::buildDeadLetterCommit(*job->input, outcome.error, outcome.traceback,
-                                                 job->attempt),
-                  "dead_letter");
+  commitAndFinish(
+      job,
+      effects::buildDeadLetterCommit(*job->input, outcome.error, outcome.traceback, job->attempt),
+      "dead_letter");
 }
 
 void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commit,
@@ -184,9 +191,9 @@ void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commi
       if (retained) {
         // The dead letter itself did not commit (disk full): keep the lane and try again later.
         if (stopping_) return finishJob(job);
-        timers_.after(options_.retry_delays.empty() ? std::chrono::milliseconds(1000) : options_.retry_delays.back(), [this, job, retained] {
-          commitAndFinish(job, *retained, "dead_letter");
-        });
+        timers_.after(options_.retry_delays.empty() ? std::chrono::milliseconds(1000)
+                                                    : options_.retry_delays.back(),
+                      [this, job, retained] { commitAndFinish(job, *retained, "dead_letter"); });
         return;
       }
       // Nothing was applied (disk full, a failing app write): treat it as a failed run.

@@ -25,9 +25,8 @@ namespace botfn::flow {
 struct DispatcherOptions {
   int workers = 2;
   size_t worker_stack_bytes = 8 << 20;
-  std::vector<std::chrono::milliseconds> retry_delays{std::chrono::seconds(1),
-                                                      std::chrono::seconds(5),
-                                                      std::chrono::seconds(25)};
+  std::vector<std::chrono::milliseconds> retry_delays{
+      std::chrono::seconds(1), std::chrono::seconds(5), std::chrono::seconds(25)};
   bool paused = false;  // test-only: lease nothing until unpaused
 };
 

@@ -4,7 +4,8 @@
 //   slower for keep-alive clients) and drops untyped headers, so every answer states keep-alive
 //   explicitly unless the client asked to close;
 // - after its own 413 it keeps parsing the rest of the oversized body as new requests, so bodies
-//   are measured before Pistache sees them and an oversized request gets one 413 and a closed socket.
+//   are measured before Pistache sees them and an oversized request gets one 413 and a closed
+//   socket.
 #include "ingress/http_server.hpp"
 
 #include <pistache/endpoint.h>
@@ -59,9 +60,10 @@ class PistacheSink final : public Responder::Sink {
     if (!peer) return;  // the client went away before its answer was ready
     try {
       const bool close = r.close || !keep_alive_;
-      std::string bytes = serializeResponse(WireResponse{
-          Http::versionString(version_), r.status, Http::codeString(static_cast<Http::Code>(r.status)),
-          close, r.content_type, &r.headers, r.body});
+      std::string bytes =
+          serializeResponse(WireResponse{Http::versionString(version_), r.status,
+                                         Http::codeString(static_cast<Http::Code>(r.status)), close,
+                                         r.content_type, &r.headers, r.body});
       const size_t size = bytes.size();
       auto sent = peer->send(RawBuffer(std::move(bytes), size));
       // Pistache marks a peer busy when a request arrives and idle again in its own send path;
@@ -81,8 +83,8 @@ class PistacheSink final : public Responder::Sink {
 };
 
 struct PeerGuard {
-  size_t pending = 0;          // bytes of the current request seen so far
-  std::string head;            // first bytes of the request, to read Content-Length early
+  size_t pending = 0;  // bytes of the current request seen so far
+  std::string head;    // first bytes of the request, to read Content-Length early
   bool head_done = false;
   bool rejected = false;
   size_t discarded = 0;
@@ -91,7 +93,8 @@ struct PeerGuard {
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != static_cast<unsigned char>(b[i])) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != static_cast<unsigned char>(b[i]))
+      return false;
   }
   return true;
 }
@@ -129,7 +132,8 @@ class InnerHandler final : public Http::Handler {
         g->head_done = false;
       }
     }
-    Responder responder(std::make_shared<PistacheSink>(writer.getPeer(), req.version(), !client_close));
+    Responder responder(
+        std::make_shared<PistacheSink>(writer.getPeer(), req.version(), !client_close));
     if (request.body.size() > shared_->max_body) {
       HttpResponse r;
       r.status = 413;
@@ -170,7 +174,8 @@ class GuardHandler final : public Http::Handler {
   explicit GuardHandler(std::shared_ptr<Shared> shared)
       : shared_(shared), inner_(std::make_shared<InnerHandler>(shared)) {}
   GuardHandler(const GuardHandler& other)
-      : Http::Handler(other), shared_(other.shared_),
+      : Http::Handler(other),
+        shared_(other.shared_),
         inner_(std::make_shared<InnerHandler>(other.shared_)) {}
 
   void onRequest(const Http::Request&, Http::ResponseWriter) override {}  // never reached
@@ -196,12 +201,15 @@ class GuardHandler final : public Http::Handler {
       if (guard->head.empty() && chunk.find("\r\n\r\n") != std::string_view::npos) {
         // The usual case: all headers arrived in this read; no copy needed.
         guard->head_done = true;
-        if (contentLength(chunk.substr(0, chunk.find("\r\n\r\n"))) > shared_->max_body) return reject(peer, *guard);
+        if (contentLength(chunk.substr(0, chunk.find("\r\n\r\n"))) > shared_->max_body)
+          return reject(peer, *guard);
       } else {
-        guard->head.append(buffer, std::min(len, size_t{16384} - std::min(guard->head.size(), size_t{16384})));
+        guard->head.append(
+            buffer, std::min(len, size_t{16384} - std::min(guard->head.size(), size_t{16384})));
         if (auto end = guard->head.find("\r\n\r\n"); end != std::string::npos) {
           guard->head_done = true;
-          if (contentLength(std::string_view(guard->head).substr(0, end)) > shared_->max_body) return reject(peer, *guard);
+          if (contentLength(std::string_view(guard->head).substr(0, end)) > shared_->max_body)
+            return reject(peer, *guard);
         } else if (guard->head.size() >= 16384) {
           guard->head_done = true;  // oversized headers: let the parser's limit answer
         }
@@ -214,7 +222,8 @@ class GuardHandler final : public Http::Handler {
  private:
   static size_t contentLength(std::string_view head) {
     static constexpr std::string_view kName = "\r\ncontent-length:";
-    for (size_t pos = head.find("\r\n"); pos != std::string_view::npos; pos = head.find("\r\n", pos + 2)) {
+    for (size_t pos = head.find("\r\n"); pos != std::string_view::npos;
+         pos = head.find("\r\n", pos + 2)) {
       if (equalsIgnoreCase(head.substr(pos, kName.size()), kName)) {
         return std::strtoull(std::string(head.substr(pos + kName.size(), 24)).c_str(), nullptr, 10);
       }
@@ -230,7 +239,8 @@ class GuardHandler final : public Http::Handler {
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
     auto sent = writer.send(Http::Code::Request_Entity_Too_Large,
                             R"({"ok":false,"error":"BodyTooLarge"})", MIME(Application, Json));
-    // Half-close once written: the client reads the 413, then EOF; what it still sends is discarded.
+    // Half-close once written: the client reads the 413, then EOF; what it still sends is
+    // discarded.
     halfCloseAfter(sent, peer);
   }
 
@@ -252,8 +262,8 @@ HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> 
                        Metrics& metrics)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->shared = std::make_shared<Shared>(Shared{std::move(router), &metrics,
-                                                  impl_->options.max_body_bytes});
+  impl_->shared =
+      std::make_shared<Shared>(Shared{std::move(router), &metrics, impl_->options.max_body_bytes});
 }
 
 HttpServer::~HttpServer() { shutdown(); }

@@ -25,9 +25,9 @@ class HttpServer {
  public:
   HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router, Metrics& metrics);
   ~HttpServer();
-  void start();               // binds and serves in background threads
-  uint16_t port() const;      // the bound port
-  void shutdown();            // stops accepting and serving
+  void start();           // binds and serves in background threads
+  uint16_t port() const;  // the bound port
+  void shutdown();        // stops accepting and serving
 
  private:
   struct Impl;

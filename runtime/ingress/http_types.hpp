@@ -21,7 +21,8 @@ struct HttpRequest {
   // The server's own header store, searched in place (no per-request copies of every header);
   // valid only while the route handler runs.
   const void* native = nullptr;
-  std::optional<std::string> (*native_lookup)(const void* native, std::string_view lowercase_name) = nullptr;
+  std::optional<std::string> (*native_lookup)(const void* native,
+                                              std::string_view lowercase_name) = nullptr;
 
   std::optional<std::string> header(std::string_view lowercase_name) const;
 };
@@ -44,8 +45,7 @@ class Responder {
   };
   explicit Responder(std::shared_ptr<Sink> sink) : sink_(std::move(sink)) {}
   void send(HttpResponse response) const;
-  void send(int status, std::string body,
-            std::string content_type = "application/json") const;
+  void send(int status, std::string body, std::string content_type = "application/json") const;
 
  private:
   std::shared_ptr<Sink> sink_;

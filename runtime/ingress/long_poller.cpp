@@ -16,10 +16,12 @@ LongPoller::LongPoller(LongPollerOptions options, telegram::BotApi& api, storage
 
 LongPoller::~LongPoller() { stop(); }
 
-void LongPoller::start() { thread_ = std::thread([this] {
+void LongPoller::start() {
+  thread_ = std::thread([this] {
     nameThisThread("botfn-poller");
     loop();
-  }); }
+  });
+}
 
 void LongPoller::stop() {
   stopping_ = true;
@@ -46,7 +48,8 @@ void LongPoller::loop() {
     auto r = api_.callSync("getUpdates", params, std::chrono::seconds(options_.timeout_s + 10));
     if (stopping_) break;
     if (!r.ok) {
-      metrics_.counter("botfn_poll_errors_total", labels + ",code=\"" + std::to_string(r.error_code) + "\"")++;
+      metrics_.counter("botfn_poll_errors_total",
+                       labels + ",code=\"" + std::to_string(r.error_code) + "\"")++;
       if (r.error_code == 409 && r.description.find("webhook") != std::string::npos &&
           options_.delete_webhook) {
         log->warn("bot {}: a webhook is set; deleting it to poll", options_.bot);
@@ -78,8 +81,9 @@ void LongPoller::loop() {
     }
     std::promise<Result<std::vector<storage::PushOutcome>>> done;
     auto future = done.get_future();
-    bus_.push(std::move(batch), storage::PollCursor{options_.bot, next},
-              [&done](Result<std::vector<storage::PushOutcome>> pr) { done.set_value(std::move(pr)); });
+    bus_.push(
+        std::move(batch), storage::PollCursor{options_.bot, next},
+        [&done](Result<std::vector<storage::PushOutcome>> pr) { done.set_value(std::move(pr)); });
     auto pushed = future.get();
     if (!pushed) {
       // Not durable: keep the old offset so Telegram hands the same batch out again.

@@ -2,7 +2,6 @@
 #include "lua/app_runtime.hpp"
 
 #include <lua.hpp>
-
 #include <map>
 
 #include "core/log.hpp"
@@ -27,7 +26,8 @@ tl::expected<Ref, std::string> runChunk(Vm& vm, const Ref& chunk, const std::str
   if (!co) return tl::unexpected(co.error());
   auto out = (*co)->resume();
   if (out.status != RunStatus::Finished) {
-    return tl::unexpected(what + ": " + out.message + (out.traceback.empty() ? "" : "\n" + out.traceback));
+    return tl::unexpected(what + ": " + out.message +
+                          (out.traceback.empty() ? "" : "\n" + out.traceback));
   }
   if (out.valueCount < 1) return tl::unexpected(what + " returned nothing");
   return (*co)->valueRef(1);
@@ -37,7 +37,8 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
                                                               const std::string& name) {
   const auto app_dir = std::filesystem::path("apps") / name;
   if (!std::filesystem::is_regular_file(o.scripts_dir / app_dir / "main.lua")) {
-    return tl::unexpected("app '" + name + "': " + (o.scripts_dir / app_dir / "main.lua").string() + " not found");
+    return tl::unexpected("app '" + name + "': " + (o.scripts_dir / app_dir / "main.lua").string() +
+                          " not found");
   }
   auto loader = Loader::create(vm, LoaderConfig{o.scripts_dir, {app_dir, "lib"}, {}});
   if (!loader) return tl::unexpected(loader.error());
@@ -52,7 +53,8 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
   table->push(L);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
-    return tl::unexpected((app_dir / "main.lua").string() + " must return the app (return app at the end)");
+    return tl::unexpected((app_dir / "main.lua").string() +
+                          " must return the app (return app at the end)");
   }
   lua_getfield(L, -1, "handle");  // through the metatable: App methods are not raw fields
   const bool has_handle = lua_isfunction(L, -1);
@@ -75,7 +77,8 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
   if (lua_type(L, -1) == LUA_TSTRING) app->instance.default_lang = lua_tostring(L, -1);
   lua_pop(L, 2);
   if (!has_handle) {
-    return tl::unexpected((app_dir / "main.lua").string() + " must return an app built with require('bot').app()");
+    return tl::unexpected((app_dir / "main.lua").string() +
+                          " must return an app built with require('bot').app()");
   }
   app->instance.handle = std::move(handle_ref);
   app->instance.app = std::move(*table);
@@ -107,9 +110,12 @@ std::unique_ptr<Vm> newVm(const AppRuntimeOptions& o) {
 class LuaExecutor final : public effects::Executor {
  public:
   LuaExecutor(AppRuntimeOptions options, HostServices services, effects::Post post)
-      : options_(std::move(options)), services_(services), post_(std::move(post)),
-        lua_cpu_(services_.metrics->histogram("botfn_lua_cpu_seconds", "",
-                                              {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1})) {
+      : options_(std::move(options)),
+        services_(services),
+        post_(std::move(post)),
+        lua_cpu_(services_.metrics->histogram(
+            "botfn_lua_cpu_seconds", "",
+            {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1})) {
     vm_ = newVm(options_);
   }
 
@@ -127,7 +133,8 @@ class LuaExecutor final : public effects::Executor {
     }
     auto app = appFor(input->bot->app);
     if (!app) {
-      return done(effects::RunOutcome{false, {}, Error{ErrorCode::LuaSyntax, app.error()}, app.error()});
+      return done(
+          effects::RunOutcome{false, {}, Error{ErrorCode::LuaSyntax, app.error()}, app.error()});
     }
     auto run = std::make_unique<Run>();
     Run* r = run.get();
@@ -140,13 +147,14 @@ class LuaExecutor final : public effects::Executor {
     r->state.deadline = std::chrono::steady_clock::now() + options_.update_deadline;
     const auto& handle = (*app)->instance.handle;
     const auto& app_table = (*app)->instance.app;
-    auto co = Coroutine::create(*vm_, handle,
-                                [r, &app_table](lua_State* L) {
-                                  app_table.push(L);
-                                  r->ctx_box = pushCtx(L, &r->state);
-                                  return 2;
-                                },
-                                &r->state);
+    auto co = Coroutine::create(
+        *vm_, handle,
+        [r, &app_table](lua_State* L) {
+          app_table.push(L);
+          r->ctx_box = pushCtx(L, &r->state);
+          return 2;
+        },
+        &r->state);
     if (!co) {
       return r->done(effects::RunOutcome{false, {}, Error{ErrorCode::LuaRuntime, co.error()}, ""});
     }
@@ -190,7 +198,8 @@ class LuaExecutor final : public effects::Executor {
     switch (out.status) {
       case RunStatus::Finished:
         return succeed(r, out.valueCount > 0 && lua_toboolean(r->co->thread(), 1));
-      case RunStatus::Yielded: return suspend(r);
+      case RunStatus::Yielded:
+        return suspend(r);
       case RunStatus::Killed:
         services_.metrics->counter("botfn_lua_kills_total", "app=\"" + r->state.app->name + "\"")++;
         return fail(r, ErrorCode::LuaKilled, out.message, out.traceback);
@@ -261,20 +270,23 @@ class LuaExecutor final : public effects::Executor {
       luaL_unref(L, LUA_REGISTRYINDEX, st.data_ref);
       st.data_ref = LUA_NOREF;
       if (rc != 0) {
-        std::string msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "ctx.data is not serializable";
+        std::string msg =
+            lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "ctx.data is not serializable";
         lua_pop(L, 1);
         return fail(r, ErrorCode::LuaRuntime, msg, "");
       }
       if (json != r->input->conversation.data_json) st.effects.data_json = std::move(json);
     }
-    services_.metrics->counter("botfn_lua_runs_total", "app=\"" + st.app->name + "\",result=\"ok\"")++;
+    services_.metrics->counter("botfn_lua_runs_total",
+                               "app=\"" + st.app->name + "\",result=\"ok\"")++;
     effects::RunOutcome outcome{true, std::move(st.effects), {}, ""};
     finish(r, std::move(outcome));
   }
 
   void fail(Run* r, ErrorCode code, const std::string& message, const std::string& traceback) {
-    services_.metrics->counter("botfn_lua_errors_total", "app=\"" + r->state.app->name + "\",code=\"" +
-                                                             std::string(errorInfo(code).name) + "\"")++;
+    services_.metrics->counter(
+        "botfn_lua_errors_total",
+        "app=\"" + r->state.app->name + "\",code=\"" + std::string(errorInfo(code).name) + "\"")++;
     log::get("lua")->error("{}", message + (traceback.empty() ? "" : "\n" + traceback));
     if (r->state.data_ref != -2 && r->state.data_ref != LUA_NOREF) {
       luaL_unref(vm_->state(), LUA_REGISTRYINDEX, r->state.data_ref);

@@ -89,8 +89,7 @@ std::int64_t ArgReader::integer(int n, const char* name) const {
   if (lua_type(L_, index(n)) != LUA_TNUMBER) fail(n, name, "integer");
   const double d = lua_tonumber(L_, index(n));
   if (!(std::fabs(d) <= kMaxExactInteger) || std::floor(d) != d) {
-    raiseError(L_, "%s: bad argument #%d '%s' (integer expected, got %.17g)", apiName_, n, name,
-               d);
+    raiseError(L_, "%s: bad argument #%d '%s' (integer expected, got %.17g)", apiName_, n, name, d);
   }
   return static_cast<std::int64_t>(d);
 }
@@ -139,8 +138,10 @@ bool canYieldToHost(lua_State* L) noexcept {
 
 int yieldToHost(lua_State* L, const char* apiName, int nvalues) {
   if (!canYieldToHost(L)) {
-    return raiseError(L, "%s: cannot wait here (inside a coroutine or callback created by the "
-                         "script)", apiName);
+    return raiseError(L,
+                      "%s: cannot wait here (inside a coroutine or callback created by the "
+                      "script)",
+                      apiName);
   }
   contextOf(L).hostYield = true;
   return lua_yield(L, nvalues);

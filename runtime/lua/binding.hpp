@@ -7,11 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <lua.hpp>
 #include <optional>
 #include <string_view>
 #include <type_traits>
-
-#include <lua.hpp>
 
 #include "lua/vm_context.hpp"
 

@@ -4,9 +4,8 @@
 #include "lua/coroutine_runner.hpp"
 
 #include <algorithm>
-#include <utility>
-
 #include <lua.hpp>
+#include <utility>
 
 #include "lua/budget_hook.hpp"
 
@@ -55,17 +54,21 @@ std::string whereIn(lua_State* co, int level) {
 
 std::string_view toString(RunStatus status) noexcept {
   switch (status) {
-    case RunStatus::Finished: return "finished";
-    case RunStatus::Yielded: return "yielded";
-    case RunStatus::Error: return "error";
-    case RunStatus::Killed: return "killed";
-    case RunStatus::OutOfMemory: return "out_of_memory";
+    case RunStatus::Finished:
+      return "finished";
+    case RunStatus::Yielded:
+      return "yielded";
+    case RunStatus::Error:
+      return "error";
+    case RunStatus::Killed:
+      return "killed";
+    case RunStatus::OutOfMemory:
+      return "out_of_memory";
   }
   return "unknown";
 }
 
-Coroutine::Coroutine(Vm& vm, Ref threadRef, lua_State* thread, int initialArgs,
-                     void* hostContext)
+Coroutine::Coroutine(Vm& vm, Ref threadRef, lua_State* thread, int initialArgs, void* hostContext)
     : vm_(vm),
       threadRef_(std::move(threadRef)),
       thread_(thread),

@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 #include "lua/ref.hpp"
@@ -42,8 +41,9 @@ class Coroutine {
  public:
   // A coroutine that will call `fn` with the values `pushArgs` pushes (onto the new thread).
   // It runs at the first resume(). The thread is anchored in the registry while this lives.
-  static tl::expected<std::unique_ptr<Coroutine>, std::string> create(
-      Vm& vm, const Ref& fn, const PushFn& pushArgs = {}, void* hostContext = nullptr);
+  static tl::expected<std::unique_ptr<Coroutine>, std::string> create(Vm& vm, const Ref& fn,
+                                                                      const PushFn& pushArgs = {},
+                                                                      void* hostContext = nullptr);
   ~Coroutine();
   Coroutine(const Coroutine&) = delete;
   Coroutine& operator=(const Coroutine&) = delete;

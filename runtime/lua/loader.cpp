@@ -5,9 +5,8 @@
 
 #include <fstream>
 #include <iterator>
-#include <utility>
-
 #include <lua.hpp>
+#include <utility>
 
 #include "lua/binding.hpp"
 
@@ -62,8 +61,7 @@ bool Loader::pushEnv(lua_State* L) {
   return true;
 }
 
-bool Loader::pushCompiledText(lua_State* L, std::string_view source,
-                              const std::string& chunkName) {
+bool Loader::pushCompiledText(lua_State* L, std::string_view source, const std::string& chunkName) {
   // LuaJIT does not verify bytecode (mutated dumps crash it), so only text is ever loaded.
   if (!source.empty() && static_cast<unsigned char>(source.front()) == kBytecodeSignature) {
     lua_pushfstring(L, "%s: binary chunks are not accepted", chunkName.c_str() + 1);

@@ -8,9 +8,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "lua/module_resolver.hpp"
 #include "lua/ref.hpp"

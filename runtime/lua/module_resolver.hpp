@@ -7,9 +7,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace botfn::lua {
 

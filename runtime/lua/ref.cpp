@@ -2,17 +2,14 @@
 // created by Vm, Loader and Coroutine.
 #include "lua/ref.hpp"
 
-#include <utility>
-
 #include <lua.hpp>
+#include <utility>
 
 #include "lua/vm.hpp"
 
 namespace botfn::lua {
 
-Ref::Ref(Vm& vm, lua_State* L) : vm_(&vm), ref_(luaL_ref(L, LUA_REGISTRYINDEX)) {
-  ++vm.liveRefs_;
-}
+Ref::Ref(Vm& vm, lua_State* L) : vm_(&vm), ref_(luaL_ref(L, LUA_REGISTRYINDEX)) { ++vm.liveRefs_; }
 
 Ref::Ref(Ref&& other) noexcept
     : vm_(std::exchange(other.vm_, nullptr)), ref_(std::exchange(other.ref_, LUA_NOREF)) {}

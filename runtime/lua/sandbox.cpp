@@ -8,9 +8,8 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
-#include <string_view>
-
 #include <lua.hpp>
+#include <string_view>
 
 #include "lua/binding.hpp"
 #include "lua/c_nesting.hpp"
@@ -66,9 +65,12 @@ int install(lua_State* L) {
   static constexpr struct {
     lua_CFunction open;
     const char* name;
-  } kLibs[] = {{luaopen_base, ""},      {luaopen_string, LUA_STRLIBNAME},
-               {luaopen_table, LUA_TABLIBNAME}, {luaopen_math, LUA_MATHLIBNAME},
-               {luaopen_bit, LUA_BITLIBNAME},   {luaopen_os, LUA_OSLIBNAME}};
+  } kLibs[] = {{luaopen_base, ""},
+               {luaopen_string, LUA_STRLIBNAME},
+               {luaopen_table, LUA_TABLIBNAME},
+               {luaopen_math, LUA_MATHLIBNAME},
+               {luaopen_bit, LUA_BITLIBNAME},
+               {luaopen_os, LUA_OSLIBNAME}};
   for (const auto& lib : kLibs) {
     lua_pushcfunction(L, lib.open);
     lua_pushstring(L, lib.name);

@@ -2,9 +2,8 @@
 // VmContext; called by LuaJIT when a host coroutine's function raises.
 #include "lua/traceback.hpp"
 
-#include <string_view>
-
 #include <lua.hpp>
+#include <string_view>
 
 #include "lua/vm_context.hpp"
 

@@ -3,12 +3,12 @@
 // Uses lua.hpp, luajit.h and spdlog; created by the flow workers and by tests.
 #include "lua/vm.hpp"
 
-#include <cassert>
-#include <cstdlib>
-
-#include <lua.hpp>
 #include <luajit.h>
 #include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <cstdlib>
+#include <lua.hpp>
 
 #include "lua/sandbox.hpp"
 
@@ -32,8 +32,10 @@ void* cappedAlloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
   }
   void* p = std::realloc(ptr, nsize);
   if (p == nullptr) {
-    if (nsize <= osize) p = ptr;  // a failed shrink keeps the larger block
-    else return nullptr;
+    if (nsize <= osize)
+      p = ptr;  // a failed shrink keeps the larger block
+    else
+      return nullptr;
   }
   ctx->memUsed = ctx->memUsed - osize + nsize;
   if (ctx->memUsed > ctx->memPeak) ctx->memPeak = ctx->memUsed;
@@ -119,8 +121,10 @@ void Vm::interrupt() noexcept { ctx_.interrupt.store(true, std::memory_order_rel
 
 int Vm::pushNewEnv(lua_State* L, std::string_view layer) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, makeEnvRef_);
-  if (layer.empty()) lua_pushnil(L);
-  else lua_pushlstring(L, layer.data(), layer.size());
+  if (layer.empty())
+    lua_pushnil(L);
+  else
+    lua_pushlstring(L, layer.data(), layer.size());
   return lua_pcall(L, 1, 1, 0);
 }
 

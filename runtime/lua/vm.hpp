@@ -11,9 +11,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "lua/ref.hpp"
 #include "lua/vm_context.hpp"

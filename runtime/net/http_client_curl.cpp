@@ -13,10 +13,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <optional>
-#include <stdexcept>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -148,7 +148,8 @@ class CurlHttpClient final : public HttpClient {
     // The timeout counts from send(): time spent waiting for a free connection is part of it.
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - t->queued_at);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(1, (r.timeout - waited).count())));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::max<int64_t>(1, (r.timeout - waited).count())));
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
@@ -163,8 +164,7 @@ class CurlHttpClient final : public HttpClient {
     } else if (r.method != "GET") {
       curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
       if (!r.body.empty()) {
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(r.body.size()));
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data());
       }
     }
@@ -327,7 +327,8 @@ class CurlHttpClient final : public HttpClient {
         if (!deadline) continue;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             *deadline - std::chrono::steady_clock::now());
-        wait_ms = std::min(wait_ms, static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000)));
+        wait_ms =
+            std::min(wait_ms, static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000)));
       }
       const int n = epoll_wait(epoll_, events, 64, wait_ms);
       int still = 0;
@@ -339,7 +340,8 @@ class CurlHttpClient final : public HttpClient {
           continue;
         }
         const uint32_t e = events[i].events;
-        const int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+        const int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                         ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                          ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
         curl_multi_socket_action(multi_, fd, mask, &still);
       }
@@ -362,7 +364,7 @@ class CurlHttpClient final : public HttpClient {
   std::deque<std::unique_ptr<Transfer>> incoming_;
   bool wake_sent_ = false;  // under mutex_: a wake-up is on its way to the loop
   static constexpr size_t kIdleHandles = 256;
-  std::vector<CURL*> idle_;  // loop thread only
+  std::vector<CURL*> idle_;                        // loop thread only
   std::deque<std::unique_ptr<Transfer>> waiting_;  // loop thread only: beyond max_connections
   std::optional<std::chrono::steady_clock::time_point> waiting_deadline_;  // earliest in waiting_
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;

@@ -32,7 +32,8 @@ OutboxSender::~OutboxSender() { stop(std::chrono::steady_clock::now()); }
 void OutboxSender::start() {
   // Set before the first read: a commit that completes earlier was committed before that read
   // and is found by it; a later one is handed over (and held until the backlog is read).
-  store_.onOutboxCommitted([this](std::vector<storage::OutboxRow> rows) { accept(std::move(rows)); });
+  store_.onOutboxCommitted(
+      [this](std::vector<storage::OutboxRow> rows) { accept(std::move(rows)); });
   thread_ = std::thread([this] {
     nameThisThread("botfn-sender");
     loop();
@@ -138,7 +139,8 @@ void OutboxSender::loop() {
       if (!read) {
         auto wait = options_.poll_interval;
         if (!delayed_.empty()) {
-          wait = std::min(wait, std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
+          wait = std::min(wait, std::chrono::milliseconds(
+                                    std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
         }
         const bool signalled = cv_.wait_for(lock, wait, [&] { return woken_ || stopping_.load(); });
         // Committed rows are handed over; the store is read until the backlog is in, then on
@@ -191,7 +193,8 @@ void OutboxSender::sendRow(storage::OutboxRow row) {
   } catch (const std::exception& e) {
     log::get("sender")->error("{} to chat {} could not be sent: {}", row.message.method,
                               row.message.chat_id, e.what());
-    finish(row, {storage::OutboxResult::Kind::Retry, std::nullopt, e.what(), std::chrono::seconds(1)},
+    finish(row,
+           {storage::OutboxResult::Kind::Retry, std::nullopt, e.what(), std::chrono::seconds(1)},
            "retry");
   }
 }
@@ -207,16 +210,17 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
   if (!row.message.target_handle.empty()) {
     auto id = store_.messageIdOfHandle(row.message.target_handle);
     if (!id || !*id) {
-      return finish(row,
-                    {storage::OutboxResult::Kind::Failed, {}, "the message to edit was never sent", {}},
-                    "failed");
+      return finish(
+          row, {storage::OutboxResult::Kind::Failed, {}, "the message to edit was never sent", {}},
+          "failed");
     }
     target = **id;
   }
   // Most rows go out exactly as committed; only edits by handle need their message_id filled in.
-  std::string params = target || row.message.params_json.empty() || row.message.params_json[0] != '{'
-                           ? paramsOf(row, target).dump()
-                           : row.message.params_json;
+  std::string params =
+      target || row.message.params_json.empty() || row.message.params_json[0] != '{'
+          ? paramsOf(row, target).dump()
+          : row.message.params_json;
   api->callJson(row.message.method, std::move(params), [this, row](telegram::ApiResponse r) {
     log::TraceScope trace(std::to_string(row.message.update_id));
     using Kind = storage::OutboxResult::Kind;
@@ -228,15 +232,14 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
                     "rate_limited");
     }
     const bool transient = r.code == ErrorCode::TelegramServer ||
-                           r.code == ErrorCode::HttpTransport ||
-                           r.code == ErrorCode::HttpTimeout ||
+                           r.code == ErrorCode::HttpTransport || r.code == ErrorCode::HttpTimeout ||
                            r.code == ErrorCode::TelegramConflict;
     if (transient && row.attempts + 1 < options_.max_attempts) {
       const auto backoff = std::chrono::milliseconds(500LL << std::min(row.attempts, 6));
       return finish(row, {Kind::Retry, std::nullopt, r.description, backoff}, "retry");
     }
-    log::get("sender")->warn("{} to chat {} failed: {} {}", row.message.method,
-                             row.message.chat_id, r.error_code, r.description);
+    log::get("sender")->warn("{} to chat {} failed: {} {}", row.message.method, row.message.chat_id,
+                             r.error_code, r.description);
     finish(row, {Kind::Failed, std::nullopt, r.description, {}}, "failed");
   });
 }
@@ -249,36 +252,37 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
   const std::string key = laneKey(row.message);
   const auto kind = result.kind;
   const auto retry_at = nowMillis() + result.retry_in.count();
-  store_.finishOutbox(row.id, std::move(result), [this, key, id = row.id, kind, retry_at](Result<void> r) {
-    if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
-    std::vector<storage::OutboxRow> sending;
-    {
-      std::lock_guard lock(mutex_);
-      if (auto it = lanes_.find(key); it != lanes_.end()) {
-        Lane& lane = it->second;
-        lane.busy = false;
-        if (r && !lane.rows.empty() && lane.rows.front().id == id) {
-          if (kind == storage::OutboxResult::Kind::Retry) {
-            lane.rows.front().attempts++;
-            lane.rows.front().next_at_ms = retry_at;
-          } else {
-            lane.rows.pop_front();
+  store_.finishOutbox(
+      row.id, std::move(result), [this, key, id = row.id, kind, retry_at](Result<void> r) {
+        if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
+        std::vector<storage::OutboxRow> sending;
+        {
+          std::lock_guard lock(mutex_);
+          if (auto it = lanes_.find(key); it != lanes_.end()) {
+            Lane& lane = it->second;
+            lane.busy = false;
+            if (r && !lane.rows.empty() && lane.rows.front().id == id) {
+              if (kind == storage::OutboxResult::Kind::Retry) {
+                lane.rows.front().attempts++;
+                lane.rows.front().next_at_ms = retry_at;
+              } else {
+                lane.rows.pop_front();
+              }
+            }
+            // A failed result write keeps the row at the head: it is sent again (at least once).
+            if (lane.rows.empty() && !lane.queued) {
+              lanes_.erase(it);
+            } else {
+              schedule(key, lane, nowMillis());
+            }
           }
+          sending = takeReady(nowMillis());
+          // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
+          if (--in_flight_ == 0) idle_cv_.notify_all();
         }
-        // A failed result write keeps the row at the head: it is sent again (at least once).
-        if (lane.rows.empty() && !lane.queued) {
-          lanes_.erase(it);
-        } else {
-          schedule(key, lane, nowMillis());
-        }
-      }
-      sending = takeReady(nowMillis());
-      // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
-      if (--in_flight_ == 0) idle_cv_.notify_all();
-    }
-    // The lane's next row goes out from here (the writer's thread), not through a wake-up.
-    for (auto& next : sending) sendRow(std::move(next));
-  });
+        // The lane's next row goes out from here (the writer's thread), not through a wake-up.
+        for (auto& next : sending) sendRow(std::move(next));
+      });
 }
 
 }  // namespace botfn::sender

@@ -1,20 +1,20 @@
 // STAGE 5 (basic): drains the outbox in lane order — one call in flight per lane, the next row of
 // a lane only after the previous one finished — and calls the Bot API. Committed rows are handed
 // over by the store and sent from the committing thread; the sender's own thread reads the
-// backlog at start, runs retry timers and re-reads the store as a safety net. 429 waits retry_after and
-// retries without losing the message; "message is not modified" counts as success; 5xx and
+// backlog at start, runs retry timers and re-reads the store as a safety net. 429 waits retry_after
+// and retries without losing the message; "message is not modified" counts as success; 5xx and
 // transport errors back off; other 4xx fail the row. (Channel limiters and alerts come later.)
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <unordered_map>
 #include <thread>
+#include <unordered_map>
 
 #include "core/metrics.hpp"
 #include "storage/store.hpp"
@@ -25,8 +25,8 @@ namespace botfn::sender {
 struct SenderOptions {
   int max_attempts = 5;  // for 5xx/transport errors; 429 retries do not count
   std::chrono::milliseconds poll_interval{250};  // safety-net reads of the store
-  size_t read_batch = 2000;                       // rows per read
-  bool paused = false;  // test-only: send nothing
+  size_t read_batch = 2000;                      // rows per read
+  bool paused = false;                           // test-only: send nothing
 };
 
 using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
@@ -69,12 +69,12 @@ class OutboxSender {
   int64_t lastReadId();
 
   std::unordered_map<std::string, Lane> lanes_;
-  std::deque<std::string> ready_;                 // no scan over all lanes per wake-up
-  std::multimap<int64_t, std::string> delayed_;   // retry time (unix ms) → lane
-  int64_t last_read_id_ = 0;  // highest row id taken (rows arrive in id order)
+  std::deque<std::string> ready_;                // no scan over all lanes per wake-up
+  std::multimap<int64_t, std::string> delayed_;  // retry time (unix ms) → lane
+  int64_t last_read_id_ = 0;                     // highest row id taken (rows arrive in id order)
   size_t in_flight_ = 0;
-  bool woken_ = false;       // the loop should look again (a retry time, more to read, stop)
-  bool caught_up_ = false;   // the rows committed before start() are all read
+  bool woken_ = false;      // the loop should look again (a retry time, more to read, stop)
+  bool caught_up_ = false;  // the rows committed before start() are all read
   std::vector<storage::OutboxRow> early_;  // handed over while the backlog was being read
   std::atomic<bool> stopping_{false};
   std::thread thread_;

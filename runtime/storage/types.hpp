@@ -65,9 +65,9 @@ struct OutboxMessage {
   std::string bot;
   std::string lane;
   int64_t chat_id = 0;
-  std::string method;       // sendMessage, editMessageText, answerCallbackQuery, ...
-  std::string params_json;  // Bot API parameters
-  std::string handle;       // unique id scripts keep to edit this message later ("" for none)
+  std::string method;         // sendMessage, editMessageText, answerCallbackQuery, ...
+  std::string params_json;    // Bot API parameters
+  std::string handle;         // unique id scripts keep to edit this message later ("" for none)
   std::string target_handle;  // for edits: fill message_id from the message with this handle
   int64_t update_id = 0;      // filled by the commit: the trace id of the sender's log lines
 };

@@ -69,8 +69,9 @@ std::optional<OkAnswer> fastOkAnswer(const std::string& body) {
   if (result && !result->get_object().get(message)) {
     for (auto field : message) {
       if (field.key != "message_id") continue;
-      out.message_id = field.value.is_int64() ? std::optional<int64_t>(field.value.get_int64().value_unsafe())
-                                              : std::nullopt;
+      out.message_id = field.value.is_int64()
+                           ? std::optional<int64_t>(field.value.get_int64().value_unsafe())
+                           : std::nullopt;
     }
   }
   return out;
@@ -123,24 +124,36 @@ ApiResponse classifyApiResponse(Result<net::HttpResponse> http) {
     return out;
   }
   const auto* error_code = field("error_code");
-  out.error_code = error_code && int64Of(*error_code)
-                       ? static_cast<int>(std::clamp<int64_t>(*int64Of(*error_code), INT32_MIN, INT32_MAX))
-                       : http->status;
-  if (const auto* d = field("description"); d && d->is_string()) out.description = d->get<std::string>();
+  out.error_code =
+      error_code && int64Of(*error_code)
+          ? static_cast<int>(std::clamp<int64_t>(*int64Of(*error_code), INT32_MIN, INT32_MAX))
+          : http->status;
+  if (const auto* d = field("description"); d && d->is_string())
+    out.description = d->get<std::string>();
   if (const auto* p = field("parameters"); p && p->is_object()) {
     if (auto it = p->find("retry_after"); it != p->end()) {
       if (auto v = int64Of(*it)) out.retry_after = clampedInt(*v);
     }
-    if (auto it = p->find("migrate_to_chat_id"); it != p->end()) out.migrate_to_chat_id = int64Of(*it);
+    if (auto it = p->find("migrate_to_chat_id"); it != p->end())
+      out.migrate_to_chat_id = int64Of(*it);
   }
   if (!out.retry_after) {
-    if (const auto* h = http->header("retry-after")) out.retry_after = clampedInt(std::atoll(h->c_str()));
+    if (const auto* h = http->header("retry-after"))
+      out.retry_after = clampedInt(std::atoll(h->c_str()));
   }
   switch (out.error_code) {
-    case 429: out.code = ErrorCode::TelegramRateLimited; break;
-    case 401: out.code = ErrorCode::TelegramUnauthorized; break;
-    case 403: out.code = ErrorCode::TelegramForbidden; break;
-    case 409: out.code = ErrorCode::TelegramConflict; break;
+    case 429:
+      out.code = ErrorCode::TelegramRateLimited;
+      break;
+    case 401:
+      out.code = ErrorCode::TelegramUnauthorized;
+      break;
+    case 403:
+      out.code = ErrorCode::TelegramForbidden;
+      break;
+    case 409:
+      out.code = ErrorCode::TelegramConflict;
+      break;
     default:
       out.code = out.error_code >= 500 ? ErrorCode::TelegramServer : ErrorCode::TelegramRejected;
   }
@@ -170,7 +183,8 @@ ApiResponse BotApi::callSync(const std::string& method, const nlohmann::json& pa
                              std::chrono::milliseconds timeout) {
   auto promise = std::make_shared<std::promise<ApiResponse>>();
   auto future = promise->get_future();
-  call(method, params, [promise](ApiResponse r) { promise->set_value(std::move(r)); }, timeout);
+  call(
+      method, params, [promise](ApiResponse r) { promise->set_value(std::move(r)); }, timeout);
   return future.get();
 }
 

@@ -17,12 +17,12 @@ struct ApiResponse {
   bool ok = false;
   std::optional<int64_t> message_id;  // result.message_id, when ok and the result is a Message
   ErrorCode code = ErrorCode::Ok;
-  int error_code = 0;          // Telegram's error_code, or 0 on transport errors
+  int error_code = 0;  // Telegram's error_code, or 0 on transport errors
   std::string description;
   std::optional<int> retry_after;
   std::optional<int64_t> migrate_to_chat_id;
 
-  bool notModified() const;     // "Bad Request: message is not modified..."
+  bool notModified() const;  // "Bad Request: message is not modified..."
   // The answer's result (null when absent), parsed on first use: the sender only needs
   // message_id, and a DOM per sent message cost more than the rest of classifying it.
   const nlohmann::json& result() const;

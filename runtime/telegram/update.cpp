@@ -1,13 +1,15 @@
 // Update parsing: kind detection, ordering lane, command entity parsing (UTF-16 offsets).
 #include "telegram/update.hpp"
-#include "telegram/update_envelope.hpp"
-#include "telegram/update_document.hpp"
+
+#include <simdjson.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <simdjson.h>
 #include <unordered_map>
+
+#include "telegram/update_document.hpp"
+#include "telegram/update_envelope.hpp"
 
 namespace botfn::telegram {
 namespace {
@@ -19,21 +21,56 @@ constexpr std::array<std::string_view, 7> kMessageKinds = {
     "business_message", "edited_business_message", "guest_message"};
 
 // The first content field present (in this order) names the message kind.
-constexpr std::array<std::string_view, 44> kContentFields = {
-    "text", "photo", "video", "animation", "document", "audio", "voice", "video_note",
-    "sticker", "contact", "location", "venue", "poll", "dice", "game", "invoice",
-    "successful_payment", "refunded_payment", "story", "paid_media", "web_app_data",
-    "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
-    "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
-    "channel_chat_created", "migrate_to_chat_id", "migrate_from_chat_id", "pinned_message",
-    "users_shared", "chat_shared", "giveaway", "giveaway_winners", "giveaway_created",
-    "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",
-    "video_chat_started", "video_chat_ended", "checklist"};
+constexpr std::array<std::string_view, 44> kContentFields = {"text",
+                                                             "photo",
+                                                             "video",
+                                                             "animation",
+                                                             "document",
+                                                             "audio",
+                                                             "voice",
+                                                             "video_note",
+                                                             "sticker",
+                                                             "contact",
+                                                             "location",
+                                                             "venue",
+                                                             "poll",
+                                                             "dice",
+                                                             "game",
+                                                             "invoice",
+                                                             "successful_payment",
+                                                             "refunded_payment",
+                                                             "story",
+                                                             "paid_media",
+                                                             "web_app_data",
+                                                             "new_chat_members",
+                                                             "left_chat_member",
+                                                             "new_chat_title",
+                                                             "new_chat_photo",
+                                                             "delete_chat_photo",
+                                                             "group_chat_created",
+                                                             "supergroup_chat_created",
+                                                             "channel_chat_created",
+                                                             "migrate_to_chat_id",
+                                                             "migrate_from_chat_id",
+                                                             "pinned_message",
+                                                             "users_shared",
+                                                             "chat_shared",
+                                                             "giveaway",
+                                                             "giveaway_winners",
+                                                             "giveaway_created",
+                                                             "forum_topic_created",
+                                                             "forum_topic_edited",
+                                                             "forum_topic_closed",
+                                                             "forum_topic_reopened",
+                                                             "video_chat_started",
+                                                             "video_chat_ended",
+                                                             "checklist"};
 
 int contentRank(std::string_view key) {
   static const auto* ranks = [] {
     auto* m = new std::unordered_map<std::string_view, int>();
-    for (size_t i = 0; i < kContentFields.size(); ++i) m->emplace(kContentFields[i], static_cast<int>(i));
+    for (size_t i = 0; i < kContentFields.size(); ++i)
+      m->emplace(kContentFields[i], static_cast<int>(i));
     return m;
   }();
   auto it = ranks->find(key);
@@ -94,9 +131,11 @@ void parseCommand(dom::element message, std::string_view bot_username, Update& u
   if (entities && !entities->get_array().get(list)) {
     for (auto e : list) {
       auto type = fieldOf(e, "type");
-      if (!type || !type->is_string() || type->get_string().value_unsafe() != "bot_command") continue;
+      if (!type || !type->is_string() || type->get_string().value_unsafe() != "bot_command")
+        continue;
       if (integerField(e, "offset") != 0) continue;
-      cmd_bytes = utf16ToByteOffset(text, static_cast<size_t>(std::max<int64_t>(0, integerField(e, "length").value_or(0))));
+      cmd_bytes = utf16ToByteOffset(
+          text, static_cast<size_t>(std::max<int64_t>(0, integerField(e, "length").value_or(0))));
       break;
     }
     if (cmd_bytes == std::string::npos) return;  // "/" without a command entity is plain text

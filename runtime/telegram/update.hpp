@@ -15,11 +15,11 @@ namespace botfn::telegram {
 
 struct Update {
   int64_t update_id = 0;
-  std::string kind;          // "message", "callback_query", ... or "" when the update has no payload
-  std::string lane;          // ordering lane within the bot: "c<chat id>", "u<user id>" or "bot"
+  std::string kind;  // "message", "callback_query", ... or "" when the update has no payload
+  std::string lane;  // ordering lane within the bot: "c<chat id>", "u<user id>" or "bot"
   std::optional<int64_t> chat_id;
   std::optional<int64_t> user_id;
-  std::string chat_type;     // "private", "group", ... when known
+  std::string chat_type;  // "private", "group", ... when known
   std::optional<int64_t> message_id;
   std::string message_kind;  // for message-like kinds: "text", "photo", "document", ...
   std::string text;          // message text, or caption for media

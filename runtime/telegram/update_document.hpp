@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 #include "core/error.hpp"

@@ -5,12 +5,12 @@
 // bits, which are legal JSON and get 200).
 #include "telegram/update_envelope.hpp"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include "telegram/update_document.hpp"
-
 #include <array>
+#include <nlohmann/json.hpp>
+
+#include "telegram/update_document.hpp"
 
 namespace botfn::telegram {
 namespace {

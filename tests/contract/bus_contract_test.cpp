@@ -14,14 +14,16 @@ class BusContract : public ::testing::Test {
  protected:
   Backend backend;
   Bus& bus() { return backend.bus(); }
-  std::vector<PushOutcome> push(std::vector<InboundUpdate> items, std::optional<PollCursor> cursor = {}) {
+  std::vector<PushOutcome> push(std::vector<InboundUpdate> items,
+                                std::optional<PollCursor> cursor = {}) {
     auto r = await<Result<std::vector<PushOutcome>>>(
         [&](auto done) { bus().push(std::move(items), cursor, done); });
     EXPECT_TRUE(r);
     return r ? *r : std::vector<PushOutcome>{};
   }
   static InboundUpdate item(int64_t id, std::string lane = "c1") {
-    return InboundUpdate{"b", id, std::move(lane), "message", R"({"update_id":)" + std::to_string(id) + "}"};
+    return InboundUpdate{"b", id, std::move(lane), "message",
+                         R"({"update_id":)" + std::to_string(id) + "}"};
   }
   void ack(int64_t id) {
     ASSERT_TRUE(await<Result<void>>([&](auto done) { bus().ack(id, done); }));

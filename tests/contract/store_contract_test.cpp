@@ -20,7 +20,8 @@ class StoreContract : public ::testing::Test {
   void migrate() {
     const auto dir = backend.dir() / "migrations";
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / "001_items.sql") << "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    std::ofstream(dir / "001_items.sql")
+        << "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
     ASSERT_EQ(*store().migrateApp("t", dir), 1);
     ASSERT_EQ(*store().migrateApp("t", dir), 0);  // each migration once
   }
@@ -41,12 +42,15 @@ TYPED_TEST(StoreContract, CommitAppliesEverythingTogether) {
   Commit c = this->base(1);
   c.conversation_key = ConversationKey{"b", 10, 20};
   c.conversation = Conversation{"reg.token", R"({"a":1})"};
-  c.app_writes.push_back({"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{1}, std::string("x")}});
-  c.outbox.push_back(OutboxMessage{"b", "c10", 10, "sendMessage", R"({"chat_id":10,"text":"hi"})", "h1", ""});
+  c.app_writes.push_back(
+      {"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{1}, std::string("x")}});
+  c.outbox.push_back(
+      OutboxMessage{"b", "c10", 10, "sendMessage", R"({"chat_id":10,"text":"hi"})", "h1", ""});
   ASSERT_TRUE(this->commit(c));
   EXPECT_TRUE(*this->store().isProcessed("b", 1));
   EXPECT_EQ(this->store().loadConversation({"b", 10, 20})->state, "reg.token");
-  EXPECT_EQ(this->store().query({"SELECT name FROM items WHERE id = $1", {int64_t{1}}})->rows.size(), 1u);
+  EXPECT_EQ(
+      this->store().query({"SELECT name FROM items WHERE id = $1", {int64_t{1}}})->rows.size(), 1u);
   EXPECT_EQ(this->store().pendingOutbox(10)->size(), 1u);
 }
 
@@ -56,7 +60,8 @@ TYPED_TEST(StoreContract, FailingAppWriteCommitsNothing) {
   c.conversation_key = ConversationKey{"b", 10, 20};
   c.conversation = Conversation{"s", "{}"};
   c.outbox.push_back(OutboxMessage{"b", "c10", 10, "sendMessage", "{}", "h2", ""});
-  c.app_writes.push_back({"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{5}, std::monostate{}}});
+  c.app_writes.push_back(
+      {"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{5}, std::monostate{}}});
   auto r = this->commit(c);
   ASSERT_FALSE(r);
   EXPECT_FALSE(*this->store().isProcessed("b", 2));
@@ -70,7 +75,8 @@ TYPED_TEST(StoreContract, ProcessedMarkerIsWrittenOnce) {
 }
 
 TYPED_TEST(StoreContract, QueryBindsParametersByNumber) {
-  auto rows = this->store().query({"SELECT $2 AS b, $1 AS a, $2 AS again", {int64_t{1}, std::string("two")}});
+  auto rows = this->store().query(
+      {"SELECT $2 AS b, $1 AS a, $2 AS again", {int64_t{1}, std::string("two")}});
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->rows.size(), 1u);
   EXPECT_EQ(std::get<std::string>(rows->rows[0][0]), "two");
@@ -95,7 +101,8 @@ TYPED_TEST(StoreContract, OutboxLifecycleAndHandles) {
   };
   ASSERT_TRUE(finish(rows[0].id, {OutboxResult::Kind::Sent, 77, "", {}}));
   EXPECT_EQ(**this->store().messageIdOfHandle("hA"), 77);
-  ASSERT_TRUE(finish(rows[1].id, {OutboxResult::Kind::Retry, std::nullopt, "429", std::chrono::seconds(5)}));
+  ASSERT_TRUE(finish(rows[1].id,
+                     {OutboxResult::Kind::Retry, std::nullopt, "429", std::chrono::seconds(5)}));
   rows = *this->store().pendingOutbox(10);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].attempts, 1);
@@ -106,7 +113,8 @@ TYPED_TEST(StoreContract, OutboxLifecycleAndHandles) {
 
 TYPED_TEST(StoreContract, DeadLettersAreListed) {
   Commit c = this->base(5);
-  c.dead_letter = DeadLetter{0, "b", 5, "c1", "message", "{}", "LuaRuntime: boom", "main.lua:3", 4, 0};
+  c.dead_letter =
+      DeadLetter{0, "b", 5, "c1", "message", "{}", "LuaRuntime: boom", "main.lua:3", 4, 0};
   ASSERT_TRUE(this->commit(c));
   auto dl = *this->store().deadLetters(10);
   ASSERT_EQ(dl.size(), 1u);

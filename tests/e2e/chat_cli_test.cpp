@@ -11,10 +11,12 @@ using std::chrono::seconds;
 
 TEST(ChatCliTest, FromStartToMainMenuThroughAPipe) {
   Stack s;
-  Process chat({BOTFN_BIN, "chat", "--fake", s.fakeUrl(), "--token", s.token(), "--user", "7001", "--name", "Alice"},
+  Process chat({BOTFN_BIN, "chat", "--fake", s.fakeUrl(), "--token", s.token(), "--user", "7001",
+                "--name", "Alice"},
                {}, s.dir() / "logs", "chat", /*stdin_pipe=*/true);
   auto waitOut = [&](const std::string& needle) {
-    return waitUntil([&] { return chat.stdoutText().find(needle) != std::string::npos; }, seconds(20));
+    return waitUntil([&] { return chat.stdoutText().find(needle) != std::string::npos; },
+                     seconds(20));
   };
   chat.writeStdin("/start\n");
   ASSERT_TRUE(waitOut("Send me your Wappi API token")) << chat.stdoutText() << chat.stderrText();

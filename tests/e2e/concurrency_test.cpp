@@ -2,8 +2,8 @@
 // ten chats does not delay an eleventh chat's reply (2 workers; the calls are held open).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,7 +85,8 @@ TEST(ConcurrencyTest, SlowCallsInTenChatsDoNotDelayAnEleventh) {
   for (int chat = 1; chat <= 10; ++chat) EXPECT_TRUE(s.messages(1100 + chat).empty());
   slow.release();
   for (int chat = 1; chat <= 10; ++chat) {
-    EXPECT_TRUE(waitUntil([&] { return s.lastText(1100 + chat) == "slow done 200 ok"; }, seconds(15)))
+    EXPECT_TRUE(
+        waitUntil([&] { return s.lastText(1100 + chat) == "slow done 200 ok"; }, seconds(15)))
         << chat << " " << s.lastText(1100 + chat);
   }
 }
@@ -107,7 +108,8 @@ TEST(ConcurrencyTest, ShutdownDuringASlowCallExitsCleanlyAndTheUpdateRunsAgainLa
   EXPECT_EQ(s.sql("SELECT count(*) FROM processed"), "0");
   slow->release();
   s.startBotfn();
-  ASSERT_TRUE(waitUntil([&] { return s.lastText(1300) == "slow done 200 ok"; }, seconds(15))) << s.logs();
+  ASSERT_TRUE(waitUntil([&] { return s.lastText(1300) == "slow done 200 ok"; }, seconds(15)))
+      << s.logs();
 }
 
 TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {
@@ -118,7 +120,8 @@ TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {
   Stack s(o);
   constexpr int kChats = 50, kPerChat = 8;
   for (int c = 0; c < kChats; ++c) {  // make the chats known to the fake (queued, never polled)
-    s.control("POST", "/control/message", {{"token", s.token()}, {"user_id", 3000 + c}, {"text", "x"}});
+    s.control("POST", "/control/message",
+              {{"token", s.token()}, {"user_id", 3000 + c}, {"text", "x"}});
   }
   std::vector<std::thread> posters;
   std::atomic<int> failures{0};
@@ -128,7 +131,8 @@ TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {
       for (int i = 0; i < kPerChat; ++i) {
         for (int c = t; c < kChats; c += 4) {
           const int64_t id = 100000 + c * 100 + i;
-          if (s.postUpdate(userMessage(id, 3000 + c, "m" + std::to_string(i)).dump()).status != 200) failures++;
+          if (s.postUpdate(userMessage(id, 3000 + c, "m" + std::to_string(i)).dump()).status != 200)
+            failures++;
         }
       }
     });
@@ -138,7 +142,8 @@ TEST(ConcurrencyTest, EachChatKeepsItsOrderUnderFiftyConcurrentChats) {
   for (int c = 0; c < kChats; ++c) {
     auto msgs = s.waitMessages(3000 + c, kPerChat, seconds(30));
     ASSERT_EQ(msgs.size(), static_cast<size_t>(kPerChat)) << "chat " << c << msgs.dump();
-    for (int i = 0; i < kPerChat; ++i) EXPECT_EQ(msgs[i]["text"], "echo m" + std::to_string(i)) << "chat " << c;
+    for (int i = 0; i < kPerChat; ++i)
+      EXPECT_EQ(msgs[i]["text"], "echo m" + std::to_string(i)) << "chat " << c;
   }
 }
 

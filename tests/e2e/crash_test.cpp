@@ -19,13 +19,17 @@ TEST(CrashTest, AcceptedUpdateSurvivesKill9) {
   o.toml_extra = "[dispatch]\npaused = true\n";
   Stack s(o);
   ASSERT_EQ(s.postUpdate(userMessage(41, 900, "hello").dump()).status, 200);
-  s.control("POST", "/control/message", {{"token", s.token()}, {"user_id", 900}, {"text", "register chat"},
-                                         {"first_name", "U"}});  // makes chat 900 known to the fake
+  s.control("POST", "/control/message",
+            {{"token", s.token()},
+             {"user_id", 900},
+             {"text", "register chat"},
+             {"first_name", "U"}});  // makes chat 900 known to the fake
   s.killBotfn();
   EXPECT_EQ(s.sql("SELECT count(*) FROM inbound"), "1");
   s.reconfigure("");
   s.startBotfn();
-  ASSERT_TRUE(waitUntil([&] { return s.calls("sendMessage").size() >= 1; }, seconds(15))) << s.logs();
+  ASSERT_TRUE(waitUntil([&] { return s.calls("sendMessage").size() >= 1; }, seconds(15)))
+      << s.logs();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // nothing more may arrive
   EXPECT_EQ(s.calls("sendMessage").size(), 1u);
   EXPECT_EQ(s.lastText(900), "echo hello");
@@ -38,7 +42,8 @@ TEST(CrashTest, CommittedReplyIsSentOnceAfterKill9WithoutRerunningTheHandler) {
   o.toml_extra = "[sender]\npaused = true\n";
   Stack s(o);
   s.say(901, "/count");
-  ASSERT_TRUE(waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "1"; }, seconds(15)));
+  ASSERT_TRUE(
+      waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "1"; }, seconds(15)));
   EXPECT_EQ(s.sql("SELECT count(*) FROM outbox WHERE state = 'pending'"), "1");
   s.killBotfn();
   s.reconfigure("");

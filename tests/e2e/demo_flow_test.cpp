@@ -15,12 +15,14 @@ std::string textAt(Stack& s, int64_t chat, size_t i) {
 }
 
 bool waitText(Stack& s, int64_t chat, size_t i, const std::string& needle) {
-  return waitUntil([&] { return textAt(s, chat, i).find(needle) != std::string::npos; }, seconds(15));
+  return waitUntil([&] { return textAt(s, chat, i).find(needle) != std::string::npos; },
+                   seconds(15));
 }
 
 void runRegistration(Stack& s, int64_t user) {
   s.say(user, "/start");
-  ASSERT_TRUE(waitText(s, user, 1, "Send me your Wappi API token")) << s.messages(user).dump() << s.logs();
+  ASSERT_TRUE(waitText(s, user, 1, "Send me your Wappi API token"))
+      << s.messages(user).dump() << s.logs();
   EXPECT_NE(textAt(s, user, 0).find("Hi, User" + std::to_string(user)), std::string::npos);
   s.say(user, "short");
   ASSERT_TRUE(waitText(s, user, 2, "doesn't look like a token"));
@@ -44,7 +46,8 @@ void runRegistration(Stack& s, int64_t user) {
   s.say(user, "/start");
   ASSERT_TRUE(waitText(s, user, 7, "Main menu"));
   EXPECT_NE(textAt(s, user, 6).find("Welcome back"), std::string::npos);
-  EXPECT_EQ(s.sql("SELECT profile_id FROM users WHERE user_id = " + std::to_string(user)), "profile-1");
+  EXPECT_EQ(s.sql("SELECT profile_id FROM users WHERE user_id = " + std::to_string(user)),
+            "profile-1");
   EXPECT_EQ(s.sql("SELECT count(*) FROM dead_letters"), "0");
 }
 
@@ -69,8 +72,10 @@ TEST(DemoFlowTest, APolledUpdateNestedTooDeepIsSkippedAndPollingGoesOn) {
   StackOptions o;
   o.polling = true;
   Stack s(o);
-  const std::string deep = "{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":5005,\"type\":\"private\"},"
-                           "\"text\":\"x\",\"extra\":" + std::string(2000, '[') + std::string(2000, ']') + "}}";
+  const std::string deep =
+      "{\"message\":{\"message_id\":1,\"date\":1,\"chat\":{\"id\":5005,\"type\":\"private\"},"
+      "\"text\":\"x\",\"extra\":" +
+      std::string(2000, '[') + std::string(2000, ']') + "}}";
   auto injected = s.control("POST", "/control/update", {{"token", s.token()}, {"update", deep}});
   ASSERT_TRUE(injected.value("ok", false)) << injected.dump();
   ASSERT_TRUE(s.waitMetric("botfn_updates_total{bot=\"demo\",outcome=\"unroutable\"}", 1));

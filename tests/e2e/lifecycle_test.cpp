@@ -39,9 +39,12 @@ TEST(LifecycleTest, GracefulShutdownUnderLoadLosesNothing) {
       while (!stop && std::chrono::steady_clock::now() < end) {
         auto r = s.postUpdate(userMessage(next_id++, 5000, "load").dump());
         if (r.status == 0) break;  // the server is gone
-        if (r.status == 200) ok++;
-        else if (r.status == 503) refused++;
-        else other++;
+        if (r.status == 200)
+          ok++;
+        else if (r.status == 503)
+          refused++;
+        else
+          other++;
       }
     });
   }
@@ -57,8 +60,9 @@ TEST(LifecycleTest, GracefulShutdownUnderLoadLosesNothing) {
   const int queued = std::stoi(s.sql("SELECT count(*) FROM inbound"));
   EXPECT_EQ(handled + queued, ok.load());
   s.startBotfn();
-  ASSERT_TRUE(waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == std::to_string(ok.load()); },
-                        seconds(60)));
+  ASSERT_TRUE(waitUntil(
+      [&] { return s.sql("SELECT count(*) FROM processed") == std::to_string(ok.load()); },
+      seconds(60)));
 }
 
 TEST(LifecycleTest, ShuttingDownAnswers503WithRetryAfter) {
@@ -73,16 +77,18 @@ TEST(LifecycleTest, ShuttingDownAnswers503WithRetryAfter) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   s.botfn().signal(SIGTERM);
   bool saw_503 = false;
-  waitUntil([&] {
-    auto r = s.postUpdate(userMessage(2, 5100, "late").dump());
-    if (r.status == 503) {
-      saw_503 = true;
-      bool retry_after = false;
-      for (const auto& [k, v] : r.headers) retry_after |= (k == "retry-after" && v == "5");
-      EXPECT_TRUE(retry_after);
-    }
-    return saw_503 || r.status == 0;
-  }, seconds(5));
+  waitUntil(
+      [&] {
+        auto r = s.postUpdate(userMessage(2, 5100, "late").dump());
+        if (r.status == 503) {
+          saw_503 = true;
+          bool retry_after = false;
+          for (const auto& [k, v] : r.headers) retry_after |= (k == "retry-after" && v == "5");
+          EXPECT_TRUE(retry_after);
+        }
+        return saw_503 || r.status == 0;
+      },
+      seconds(5));
   EXPECT_TRUE(saw_503);
   EXPECT_EQ(s.botfn().wait(seconds(15)), 0);
 }

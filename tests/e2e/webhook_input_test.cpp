@@ -43,7 +43,8 @@ TEST(WebhookInputTest, MalformedBodiesGet400AndChangeNothing) {
   auto deep = s.postUpdate(std::string(100000, '[') + std::string(100000, ']'));
   EXPECT_EQ(deep.status, 400);
   EXPECT_NE(deep.body.find("TooDeep"), std::string::npos);
-  EXPECT_EQ(s.sql("SELECT count(*) FROM inbound") + s.sql("SELECT count(*) FROM seen_updates"), "00");
+  EXPECT_EQ(s.sql("SELECT count(*) FROM inbound") + s.sql("SELECT count(*) FROM seen_updates"),
+            "00");
   EXPECT_EQ(s.postUpdate(userMessage(2, 10, "still alive").dump()).status, 200);
 }
 
@@ -59,7 +60,8 @@ TEST(WebhookInputTest, DuplicateUpdateIsAnsweredAndProcessedOnce) {
   EXPECT_EQ(s.postUpdate(body).status, 200);
   EXPECT_EQ(s.postUpdate(body).status, 200);
   ASSERT_TRUE(s.waitMetric("botfn_ingress_duplicates_total{bot=\"demo\"}", 1));
-  ASSERT_TRUE(s.waitMetric("botfn_sends_total{bot=\"demo\",method=\"sendMessage\",result=\"ok\"}", 1));
+  ASSERT_TRUE(
+      s.waitMetric("botfn_sends_total{bot=\"demo\",method=\"sendMessage\",result=\"ok\"}", 1));
   EXPECT_EQ(s.sql("SELECT count(*) FROM processed"), "1");
   EXPECT_EQ(s.calls("sendMessage").size(), 1u);
 }
@@ -68,7 +70,8 @@ TEST(WebhookInputTest, UnknownKindsAndEmptyUpdatesAreAcceptedAndMarked) {
   Stack s(quiet());
   EXPECT_EQ(s.postUpdate(R"({"update_id":5,"brand_new_kind":{"x":1}})").status, 200);
   EXPECT_EQ(s.postUpdate(R"({"update_id":6})").status, 200);
-  ASSERT_TRUE(waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "2"; }, seconds(10)));
+  ASSERT_TRUE(
+      waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "2"; }, seconds(10)));
   EXPECT_EQ(s.sql("SELECT count(*) FROM processed WHERE handled = 0"), "2");
   EXPECT_EQ(s.metric("botfn_updates_unhandled_total{bot=\"demo\",kind=\"brand_new_kind\"}"), 1);
 }
@@ -81,12 +84,14 @@ TEST(WebhookInputTest, LargestLegalUpdateIsAccepted) {
   for (int i = 0; i < 4096; ++i) text += "\u0416";
   auto update = userMessage(9, 12, text);
   auto& entities = update["message"]["entities"] = nlohmann::json::array();
-  for (int i = 0; i < 2000; ++i) entities.push_back({{"type", "bold"}, {"offset", i}, {"length", 1}});
+  for (int i = 0; i < 2000; ++i)
+    entities.push_back({{"type", "bold"}, {"offset", i}, {"length", 1}});
   const std::string body = update.dump(-1, ' ', true);  // ensure_ascii: \u escapes like Telegram
   ASSERT_GT(body.size(), 100000u);
   auto r = s.postUpdate(body);
   EXPECT_EQ(r.status, 200) << r.body << r.error;
-  ASSERT_TRUE(waitUntil([&] { return s.lastText(12) == "echo long 8192"; }, seconds(15))) << s.lastText(12);
+  ASSERT_TRUE(waitUntil([&] { return s.lastText(12) == "echo long 8192"; }, seconds(15)))
+      << s.lastText(12);
 }
 
 int connectTo(int port) {
@@ -104,13 +109,15 @@ TEST(WebhookInputTest, FiveMegabyteBodyGetsOne413AndTheConnectionCloses) {
   int fd = connectTo(s.port());
   ASSERT_GE(fd, 0);
   const std::string body(5 << 20, 'x');
-  const std::string head = "POST /tg/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                           "X-Telegram-Bot-Api-Secret-Token: e2e_Secret-123\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n";
+  const std::string head =
+      "POST /tg/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "X-Telegram-Bot-Api-Secret-Token: e2e_Secret-123\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
   ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   size_t sent = 0;
   while (sent < body.size()) {
-    const ssize_t n = send(fd, body.data() + sent, std::min<size_t>(65536, body.size() - sent), MSG_NOSIGNAL);
+    const ssize_t n =
+        send(fd, body.data() + sent, std::min<size_t>(65536, body.size() - sent), MSG_NOSIGNAL);
     if (n <= 0) break;  // the server stopped reading: fine
     sent += static_cast<size_t>(n);
   }
@@ -125,7 +132,9 @@ TEST(WebhookInputTest, FiveMegabyteBodyGetsOne413AndTheConnectionCloses) {
   }
   close(fd);
   size_t count = 0;
-  for (size_t pos = response.find("HTTP/1.1 "); pos != std::string::npos; pos = response.find("HTTP/1.1 ", pos + 1)) ++count;
+  for (size_t pos = response.find("HTTP/1.1 "); pos != std::string::npos;
+       pos = response.find("HTTP/1.1 ", pos + 1))
+    ++count;
   EXPECT_EQ(count, 1u) << response.substr(0, 500);
   EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response.substr(0, 200);
   EXPECT_EQ(s.postUpdate(userMessage(3, 10, "after").dump()).status, 200);  // still serving
@@ -153,7 +162,8 @@ TEST(WebhookInputTest, Http11ClientsGetKeepAlive) {
   }
   close(fd);
   fd = connectTo(s.port());
-  const std::string closing = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string closing =
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   send(fd, closing.data(), closing.size(), MSG_NOSIGNAL);
   EXPECT_NE(readSome(fd, seconds(5)).find("Connection: Close"), std::string::npos);
   close(fd);
@@ -202,7 +212,8 @@ TEST(WebhookInputTest, EveryCorpusUpdateIsHandledWithoutDeadLetters) {
   Stack s(o);
   int64_t next_id = 5000000;
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     auto j = nlohmann::json::parse(readFile(e.path()));
     j["update_id"] = ++next_id;
@@ -211,9 +222,11 @@ TEST(WebhookInputTest, EveryCorpusUpdateIsHandledWithoutDeadLetters) {
     ++files;
   }
   ASSERT_EQ(files, 66);
-  ASSERT_TRUE(waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "66"; }, seconds(60)))
+  ASSERT_TRUE(
+      waitUntil([&] { return s.sql("SELECT count(*) FROM processed") == "66"; }, seconds(60)))
       << s.sql("SELECT count(*) FROM processed") << s.logs();
-  EXPECT_EQ(s.sql("SELECT count(*) FROM dead_letters"), "0") << s.sql("SELECT error FROM dead_letters");
+  EXPECT_EQ(s.sql("SELECT count(*) FROM dead_letters"), "0")
+      << s.sql("SELECT error FROM dead_letters");
   EXPECT_TRUE(s.botfn().running());
   EXPECT_GT(std::stoi(s.sql("SELECT count(*) FROM processed WHERE handled = 0")), 0);
 }

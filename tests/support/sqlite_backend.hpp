@@ -4,8 +4,8 @@
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <future>
+#include <memory>
 #include <random>
 
 #include "core/metrics.hpp"
@@ -26,7 +26,8 @@ class SqliteBackend {
     std::filesystem::remove_all(dir_);
   }
   void open(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
-    db_ = std::make_unique<sqlite::SqliteDb>(sqlite::SqliteOptions{dir_ / "db.sqlite", max_page_count, 2}, metrics_);
+    db_ = std::make_unique<sqlite::SqliteDb>(
+        sqlite::SqliteOptions{dir_ / "db.sqlite", max_page_count, 2}, metrics_);
     if (!sqlite::applySystemSchema(*db_)) throw std::runtime_error("schema");
     store_ = std::make_unique<sqlite::SqliteStore>(*db_);
     bus_ = std::make_unique<sqlite::SqliteBus>(*db_, dedupe_window_s);

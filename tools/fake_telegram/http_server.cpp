@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "bot_api.hpp"
-#include "core/http_wire.hpp"
 #include "control_api.hpp"
+#include "core/http_wire.hpp"
 
 namespace botfn::fake_telegram {
 namespace {
@@ -44,10 +44,10 @@ class PistacheResponder : public Responder {
         ::shutdown(peer->fd(), SHUT_RDWR);
         return;
       }
-      std::string bytes = serializeResponse(WireResponse{
-          Http::versionString(version_), reply.status,
-          Http::codeString(static_cast<Http::Code>(reply.status)), false, reply.contentType,
-          &reply.headers, reply.body});
+      std::string bytes =
+          serializeResponse(WireResponse{Http::versionString(version_), reply.status,
+                                         Http::codeString(static_cast<Http::Code>(reply.status)),
+                                         false, reply.contentType, &reply.headers, reply.body});
       const size_t size = bytes.size();
       peer->send(RawBuffer(std::move(bytes), size));
       peer->setIdle(true);  // as Pistache's own send path does: else idle peers get a 408

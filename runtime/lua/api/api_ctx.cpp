@@ -2,8 +2,9 @@
 // go, leave). Methods only record effects; the sender performs them after the commit.
 #include "lua/api/api_ctx.hpp"
 
-#include <lua.hpp>
 #include <simdjson.h>
+
+#include <lua.hpp>
 
 #include "effects/commit_builder.hpp"
 #include "lua/api/json_bridge.hpp"
@@ -44,7 +45,8 @@ std::optional<simdjson::dom::element> messageOf(const RunState& run) {
 }
 
 // Pushes object[key] when present (null reads as absent), else returns false.
-bool pushFieldOf(lua_State* L, const std::optional<simdjson::dom::element>& object, std::string_view key) {
+bool pushFieldOf(lua_State* L, const std::optional<simdjson::dom::element>& object,
+                 std::string_view key) {
   if (!object) return false;
   auto v = telegram::fieldOf(*object, key);
   if (!v || v->is_null()) return false;
@@ -85,7 +87,8 @@ bool buildField(lua_State* L, RunState& run, std::string_view key) {
     const auto m = messageOf(run);
     m ? pushJson(L, *m) : lua_pushnil(L);
   } else if (key == "chat") {
-    if (!pushFieldOf(L, messageOf(run), "chat") && !pushFieldOf(L, payload(run), "chat")) lua_pushnil(L);
+    if (!pushFieldOf(L, messageOf(run), "chat") && !pushFieldOf(L, payload(run), "chat"))
+      lua_pushnil(L);
   } else if (key == "user" || key == "from") {
     const auto p = payload(run);
     if (!pushFieldOf(L, p, "from") && !pushFieldOf(L, p, "user")) lua_pushnil(L);
@@ -157,7 +160,8 @@ int ctxIndex(lua_State* L) {
 }
 
 int ctxNewIndex(lua_State* L) {
-  return raiseError(L, "ctx: fields are read-only (use ctx.data for your own values, ctx:go to change state)");
+  return raiseError(
+      L, "ctx: fields are read-only (use ctx.data for your own values, ctx:go to change state)");
 }
 
 int ctxToString(lua_State* L) {
@@ -186,7 +190,8 @@ int64_t replyChat(lua_State* L, RunState& run, const char* api) {
   return *run.input->update.chat_id;
 }
 
-int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const char* api, int self) {
+int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const char* api,
+             int self) {
   ArgReader args(L, api, self);
   auto params = buildMessage(L, api, args, text_arg, text_arg + 1);
   params["chat_id"] = chat_id;
@@ -198,11 +203,14 @@ int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const c
 /// @lua ctx:reply(text, opts?) -> handle
 /// @context update handler
 /// @param text string 1-4096 characters
-/// @param opts table? buttons, keyboard, remove_keyboard, parse_mode, photo, reply_to, disable_preview
+/// @param opts table? buttons, keyboard, remove_keyboard, parse_mode, photo, reply_to,
+/// disable_preview
 /// @return string a handle for ctx:edit, valid across updates
 /// @error raises on empty/too long text, callback data over 64 bytes, or no chat in the update
-/// @example local h = ctx:reply(t("menu_title"), { buttons = { { { text = "Mailing", data = "menu:mailing" } } } })
-/// @example ctx:reply("<b>Done</b>", { parse_mode = "HTML", keyboard = { { "Yes", "No" } }, one_time = true })
+/// @example local h = ctx:reply(t("menu_title"), { buttons = { { { text = "Mailing", data =
+/// "menu:mailing" } } } })
+/// @example ctx:reply("<b>Done</b>", { parse_mode = "HTML", keyboard = { { "Yes", "No" } },
+/// one_time = true })
 int ctxReply(lua_State* L) {
   RunState& run = runOf(L, "ctx:reply");
   return sendInto(L, run, replyChat(L, run, "ctx:reply"), 1, "ctx:reply", 1);
@@ -228,7 +236,8 @@ int ctxSend(lua_State* L) {
 /// @param text string? the new text; omit it to change only the buttons (opts.buttons)
 /// @param opts table? as for ctx:reply
 /// @error raises when there is no target and the update is not a button press
-/// @example ctx:edit(nil, t("section_mailing"), { buttons = { { { text = "Back", data = "menu:back" } } } })
+/// @example ctx:edit(nil, t("section_mailing"), { buttons = { { { text = "Back", data = "menu:back"
+/// } } } })
 /// @example ctx:edit(ctx.data.menu, "Menu (updated)")
 int ctxEdit(lua_State* L) {
   RunState& run = runOf(L, "ctx:edit");
@@ -259,7 +268,8 @@ int ctxEdit(lua_State* L) {
   } else {
     params = buildMessage(L, "ctx:edit", args, 2, 3);
     method = "editMessageText";
-    if (params.contains("photo")) raiseError(L, "ctx:edit: a photo cannot be edited into a message");
+    if (params.contains("photo"))
+      raiseError(L, "ctx:edit: a photo cannot be edited into a message");
   }
   params["chat_id"] = chat_id;
   if (message_id) params["message_id"] = *message_id;
@@ -290,12 +300,17 @@ int ctxAnswer(lua_State* L) {
     if (lua_toboolean(L, -1)) params["show_alert"] = true;
     lua_pop(L, 1);
   }
-  if (run.effects.answered_callback) raiseError(L, "ctx:answer: this button press was already answered");
+  if (run.effects.answered_callback)
+    raiseError(L, "ctx:answer: this button press was already answered");
   run.effects.answered_callback = true;
   // Answer first: the user's spinner stops before anything else is sent.
-  storage::OutboxMessage m{run.input->bot->name, run.input->update.lane,
-                           run.input->update.chat_id.value_or(0), "answerCallbackQuery",
-                           params.dump(), "", ""};
+  storage::OutboxMessage m{run.input->bot->name,
+                           run.input->update.lane,
+                           run.input->update.chat_id.value_or(0),
+                           "answerCallbackQuery",
+                           params.dump(),
+                           "",
+                           ""};
   run.effects.outbox.insert(run.effects.outbox.begin(), std::move(m));
   return 0;
 }
@@ -338,7 +353,7 @@ int ctxGo(lua_State* L) {
   run.app->app.push(L);
   lua_getfield(L, -1, "enter_state");
   if (!lua_isfunction(L, -1)) return 0;
-  lua_pushvalue(L, -2);  // app
+  lua_pushvalue(L, -2);                                 // app
   for (int i = 1; i <= base; ++i) lua_pushvalue(L, i);  // ctx, state, ...
   protectedCallback(L, base + 1, LUA_MULTRET, "ctx:go");
   return lua_gettop(L) - base - 1;
@@ -355,10 +370,10 @@ int ctxLeave(lua_State* L) {
 
 int ctxGc(lua_State*) { return 0; }
 
-constexpr luaL_Reg kMethods[] = {
-    {"reply", wrap<ctxReply>}, {"send", wrap<ctxSend>},     {"edit", wrap<ctxEdit>},
-    {"answer", wrap<ctxAnswer>}, {"delete", wrap<ctxDelete>}, {"go", wrap<ctxGo>},
-    {"leave", wrap<ctxLeave>},  {nullptr, nullptr}};
+constexpr luaL_Reg kMethods[] = {{"reply", wrap<ctxReply>},   {"send", wrap<ctxSend>},
+                                 {"edit", wrap<ctxEdit>},     {"answer", wrap<ctxAnswer>},
+                                 {"delete", wrap<ctxDelete>}, {"go", wrap<ctxGo>},
+                                 {"leave", wrap<ctxLeave>},   {nullptr, nullptr}};
 
 }  // namespace
 

@@ -21,8 +21,12 @@ storage::SqlStatement statementOf(lua_State* L, const char* api) {
   s.sql = std::string(args.string(1, "sql"));
   for (int i = 2; i <= args.count(); ++i) {
     switch (lua_type(L, i)) {
-      case LUA_TNIL: s.params.emplace_back(std::monostate{}); break;
-      case LUA_TBOOLEAN: s.params.emplace_back(int64_t{lua_toboolean(L, i) ? 1 : 0}); break;
+      case LUA_TNIL:
+        s.params.emplace_back(std::monostate{});
+        break;
+      case LUA_TBOOLEAN:
+        s.params.emplace_back(int64_t{lua_toboolean(L, i) ? 1 : 0});
+        break;
       case LUA_TNUMBER: {
         const double d = lua_tonumber(L, i);
         if (d == static_cast<double>(static_cast<int64_t>(d))) {
@@ -32,8 +36,11 @@ storage::SqlStatement statementOf(lua_State* L, const char* api) {
         }
         break;
       }
-      case LUA_TSTRING: s.params.emplace_back(std::string(stringAt(L, i))); break;
-      default: args.fail(i - 1 + 1, "param", "nil, boolean, number or string");
+      case LUA_TSTRING:
+        s.params.emplace_back(std::string(stringAt(L, i)));
+        break;
+      default:
+        args.fail(i - 1 + 1, "param", "nil, boolean, number or string");
     }
   }
   return s;
@@ -58,7 +65,8 @@ void pushValue(lua_State* L, const storage::SqlValue& v) {
 /// @context update handler
 /// @param sql string SQL with $1, $2... placeholders, bound to the following arguments
 /// @return table an array of rows, each a table keyed by column name (NULL columns are absent)
-/// @error raises "db.query: ..." when the SQL is invalid or controls transactions (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ATTACH are refused); reads only committed data
+/// @error raises "db.query: ..." when the SQL is invalid or controls transactions (BEGIN, COMMIT,
+/// ROLLBACK, SAVEPOINT, RELEASE, ATTACH are refused); reads only committed data
 /// @example local rows = db.query("SELECT profile_id FROM users WHERE user_id = $1", ctx.user_id)
 /// @example if #rows > 0 then ctx:reply(rows[1].profile_id) end
 int dbQuery(lua_State* L) {
@@ -87,7 +95,9 @@ int dbQuery(lua_State* L) {
 /// @context update handler
 /// @param sql string an INSERT/UPDATE/DELETE with $1-style placeholders
 /// @return nothing: the statement runs in this update's commit, after the handler returns
-/// @error a failing statement fails the whole update's commit (nothing applies; the update is retried); BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ATTACH are refused (the update's writes already commit together)
+/// @error a failing statement fails the whole update's commit (nothing applies; the update is
+/// retried); BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ATTACH are refused (the update's
+/// writes already commit together)
 /// @example db.exec("INSERT INTO users (user_id, profile_id) VALUES ($1, $2)", ctx.user_id, text)
 int dbExec(lua_State* L) {
   RunState& r = run(L, "db.exec");

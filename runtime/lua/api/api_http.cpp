@@ -2,9 +2,8 @@
 // and https only, no redirects, responses up to 1 MiB, timeout 10 s by default (60 s at most).
 // The handler's coroutine is suspended while the request runs on the shared libcurl loop; the
 // worker serves other chats meanwhile. Not part of the commit: a retried update calls again.
-#include <lua.hpp>
-
 #include <algorithm>
+#include <lua.hpp>
 
 #include "lua/api/modules.hpp"
 #include "lua/api/run_state.hpp"
@@ -31,9 +30,10 @@ std::string hostOf(const std::string& url) {
     return {};
   }
   const size_t end = l.find_first_of("/?#", start);
-  std::string authority = l.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string authority =
+      l.substr(start, end == std::string::npos ? std::string::npos : end - start);
   if (authority.find('@') != std::string::npos) return {};  // no credentials in URLs
-  if (!authority.empty() && authority[0] == '[') {           // IPv6 literal
+  if (!authority.empty() && authority[0] == '[') {          // IPv6 literal
     const size_t close = authority.find(']');
     return close == std::string::npos ? std::string() : authority.substr(0, close + 1);
   }
@@ -54,8 +54,10 @@ int refuse(lua_State* L, const std::string& why) {
 /// @param body string? request body
 /// @param timeout number? seconds, default 10, at most 60
 /// @return table {status=, body=, headers={lowercase name -> value}}
-/// @error returns nil, err when refused by policy, on timeouts, transport errors or a body over 1 MiB
-/// @example local res, err = http.request({ url = "https://api.example.com/v1/status", timeout = 5 })
+/// @error returns nil, err when refused by policy, on timeouts, transport errors or a body over 1
+/// MiB
+/// @example local res, err = http.request({ url = "https://api.example.com/v1/status", timeout = 5
+/// })
 /// @example if not res then return ctx:reply("The service is unavailable: " .. err) end
 int httpRequest(lua_State* L) {
   auto* run = hostContextAs<RunState>(L);
@@ -72,7 +74,8 @@ int httpRequest(lua_State* L) {
   lua_pop(L, 1);
   std::transform(req.method.begin(), req.method.end(), req.method.begin(), ::toupper);
   static const char* kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
-  if (std::none_of(std::begin(kMethods), std::end(kMethods), [&](const char* m) { return req.method == m; })) {
+  if (std::none_of(std::begin(kMethods), std::end(kMethods),
+                   [&](const char* m) { return req.method == m; })) {
     return raiseError(L, "http.request: unsupported method '%s'", req.method.c_str());
   }
   lua_getfield(L, t, "body");
@@ -86,8 +89,10 @@ int httpRequest(lua_State* L) {
       if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
         std::string name(stringAt(L, -2));
         std::string value(stringAt(L, -1));
-        if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
-          return raiseError(L, "http.request: header '%s' contains a line break or colon", name.c_str());
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos) {
+          return raiseError(L, "http.request: header '%s' contains a line break or colon",
+                            name.c_str());
         }
         req.headers.emplace_back(std::move(name), std::move(value));
       }
@@ -100,17 +105,21 @@ int httpRequest(lua_State* L) {
   if (lua_type(L, -1) == LUA_TNUMBER) timeout_s = std::clamp(lua_tonumber(L, -1), 0.1, 60.0);
   lua_pop(L, 1);
   const std::string host = hostOf(req.url);
-  if (host.empty()) return refuse(L, "only http:// and https:// URLs without credentials are allowed");
+  if (host.empty())
+    return refuse(L, "only http:// and https:// URLs without credentials are allowed");
   if (!run->app->http_hosts.count(host)) {
     return refuse(L, "host '" + host + "' is not in the app's http_hosts");
   }
   const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
       run->deadline - std::chrono::steady_clock::now());
-  req.timeout = std::min(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), remaining);
+  req.timeout =
+      std::min(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), remaining);
   if (req.timeout.count() <= 0) return refuse(L, "the update's deadline has passed");
   req.max_response_bytes = 1 << 20;
   if (!canYieldToHost(L)) {
-    return raiseError(L, "http.request: cannot wait here (called from inside a callback or a coroutine of the script)");
+    return raiseError(L,
+                      "http.request: cannot wait here (called from inside a callback or a "
+                      "coroutine of the script)");
   }
   run->pending_http = std::move(req);
   return yieldToHost(L, "http.request", 0);

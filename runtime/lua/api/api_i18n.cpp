@@ -55,7 +55,8 @@ std::string fill(lua_State* L, std::string_view tmpl, int vars) {
 /// @param key string a key of the app's i18n/<lang>.lua catalogs
 /// @param vars table? values for {placeholders}
 /// @return string the text in ctx.lang (else the app's default language, else the key)
-/// @example ctx:reply(t("welcome", { name = ctx.user.first_name }))  -- "Hi, {name}!" in i18n/en.lua
+/// @example ctx:reply(t("welcome", { name = ctx.user.first_name }))  -- "Hi, {name}!" in
+/// i18n/en.lua
 int translate(lua_State* L) {
   auto* run = hostContextAs<RunState>(L);
   if (!run) return raiseError(L, "t: not allowed outside an update handler");
@@ -69,11 +70,14 @@ int translate(lua_State* L) {
   if (lua_isfunction(L, -1)) {
     vars ? lua_pushvalue(L, vars) : lua_newtable(L);
     protectedCallback(L, 1, 1, "t");
-    if (lua_type(L, -1) != LUA_TSTRING) return raiseError(L, "t: catalog function for '%.*s' must return a string", static_cast<int>(key.size()), key.data());
+    if (lua_type(L, -1) != LUA_TSTRING)
+      return raiseError(L, "t: catalog function for '%.*s' must return a string",
+                        static_cast<int>(key.size()), key.data());
     return 1;
   }
   if (lua_type(L, -1) != LUA_TSTRING) {
-    return raiseError(L, "t: catalog entry '%.*s' must be a string or a function", static_cast<int>(key.size()), key.data());
+    return raiseError(L, "t: catalog entry '%.*s' must be a string or a function",
+                      static_cast<int>(key.size()), key.data());
   }
   const std::string text = fill(L, stringAt(L, -1), vars);
   pushString(L, text);

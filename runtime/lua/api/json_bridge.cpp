@@ -2,10 +2,10 @@
 // script-built tables are capped at the same depth).
 #include "lua/api/json_bridge.hpp"
 
-#include <lua.hpp>
+#include <simdjson.h>
 
 #include <cmath>
-#include <simdjson.h>
+#include <lua.hpp>
 
 #include "lua/binding.hpp"
 
@@ -61,11 +61,20 @@ void push(lua_State* L, const nlohmann::json& j, int depth) {
       lua_pushlstring(L, s.data(), s.size());
       break;
     }
-    case nlohmann::json::value_t::boolean: lua_pushboolean(L, j.get<bool>()); break;
-    case nlohmann::json::value_t::number_integer: pushInteger(L, j.get<int64_t>()); break;
-    case nlohmann::json::value_t::number_unsigned: pushUnsigned(L, j.get<uint64_t>()); break;
-    case nlohmann::json::value_t::number_float: lua_pushnumber(L, j.get<double>()); break;
-    default: lua_pushnil(L);
+    case nlohmann::json::value_t::boolean:
+      lua_pushboolean(L, j.get<bool>());
+      break;
+    case nlohmann::json::value_t::number_integer:
+      pushInteger(L, j.get<int64_t>());
+      break;
+    case nlohmann::json::value_t::number_unsigned:
+      pushUnsigned(L, j.get<uint64_t>());
+      break;
+    case nlohmann::json::value_t::number_float:
+      lua_pushnumber(L, j.get<double>());
+      break;
+    default:
+      lua_pushnil(L);
   }
 }
 
@@ -108,19 +117,30 @@ void pushElement(lua_State* L, simdjson::dom::element e, int depth) {
       lua_pushlstring(L, s.data(), s.size());
       break;
     }
-    case dom::element_type::BOOL: lua_pushboolean(L, e.get_bool().value_unsafe()); break;
-    case dom::element_type::INT64: pushInteger(L, e.get_int64().value_unsafe()); break;
-    case dom::element_type::UINT64: pushUnsigned(L, e.get_uint64().value_unsafe()); break;
-    case dom::element_type::DOUBLE: lua_pushnumber(L, e.get_double().value_unsafe()); break;
-    default: lua_pushnil(L);
+    case dom::element_type::BOOL:
+      lua_pushboolean(L, e.get_bool().value_unsafe());
+      break;
+    case dom::element_type::INT64:
+      pushInteger(L, e.get_int64().value_unsafe());
+      break;
+    case dom::element_type::UINT64:
+      pushUnsigned(L, e.get_uint64().value_unsafe());
+      break;
+    case dom::element_type::DOUBLE:
+      lua_pushnumber(L, e.get_double().value_unsafe());
+      break;
+    default:
+      lua_pushnil(L);
   }
 }
 
 nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
   if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: return nullptr;
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) != 0;
+    case LUA_TNIL:
+      return nullptr;
+    case LUA_TBOOLEAN:
+      return lua_toboolean(L, idx) != 0;
     case LUA_TNUMBER: {
       const double d = lua_tonumber(L, idx);
       if (std::floor(d) == d && std::fabs(d) <= static_cast<double>(kMaxExactInt)) {
@@ -129,9 +149,11 @@ nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
       if (!std::isfinite(d)) raiseError(L, "%s: cannot convert inf or nan to JSON", api);
       return d;
     }
-    case LUA_TSTRING: return std::string(stringAt(L, idx));
+    case LUA_TSTRING:
+      return std::string(stringAt(L, idx));
     case LUA_TTABLE: {
-      if (depth >= kMaxDepth) raiseError(L, "%s: table nested deeper than %d levels", api, kMaxDepth);
+      if (depth >= kMaxDepth)
+        raiseError(L, "%s: table nested deeper than %d levels", api, kMaxDepth);
       luaL_checkstack(L, 4, "json");
       const size_t n = lua_objlen(L, idx);
       size_t keys = 0;

@@ -19,13 +19,15 @@ nlohmann::json inlineKeyboard(lua_State* L, const char* api, int rows_idx) {
   for (size_t r = 1; r <= nrows; ++r) {
     lua_rawgeti(L, rows_idx, static_cast<int>(r));
     const int row = lua_gettop(L);
-    if (!lua_istable(L, row)) raiseError(L, "%s: opts.buttons[%zu] must be a row (a table of buttons)", api, r);
+    if (!lua_istable(L, row))
+      raiseError(L, "%s: opts.buttons[%zu] must be a row (a table of buttons)", api, r);
     nlohmann::json out_row = nlohmann::json::array();
     const size_t nbtn = lua_objlen(L, row);
     for (size_t b = 1; b <= nbtn; ++b) {
       lua_rawgeti(L, row, static_cast<int>(b));
       const int btn = lua_gettop(L);
-      if (!lua_istable(L, btn)) raiseError(L, "%s: opts.buttons[%zu][%zu] must be a table {text=, data=}", api, r, b);
+      if (!lua_istable(L, btn))
+        raiseError(L, "%s: opts.buttons[%zu][%zu] must be a table {text=, data=}", api, r, b);
       const std::string text = fieldString(L, btn, "text");
       if (text.empty()) raiseError(L, "%s: opts.buttons[%zu][%zu].text is missing", api, r, b);
       nlohmann::json button{{"text", text}};
@@ -35,7 +37,8 @@ nlohmann::json inlineKeyboard(lua_State* L, const char* api, int rows_idx) {
         button["url"] = url;
       } else {
         if (data.empty() || data.size() > 64) {
-          raiseError(L, "%s: opts.buttons[%zu][%zu].data must be 1-64 bytes (got %zu)", api, r, b, data.size());
+          raiseError(L, "%s: opts.buttons[%zu][%zu].data must be 1-64 bytes (got %zu)", api, r, b,
+                     data.size());
         }
         button["callback_data"] = data;
       }
@@ -54,11 +57,13 @@ nlohmann::json replyKeyboard(lua_State* L, const char* api, int rows_idx, int op
   for (size_t r = 1; r <= nrows; ++r) {
     lua_rawgeti(L, rows_idx, static_cast<int>(r));
     const int row = lua_gettop(L);
-    if (!lua_istable(L, row)) raiseError(L, "%s: opts.keyboard[%zu] must be a row (a table of labels)", api, r);
+    if (!lua_istable(L, row))
+      raiseError(L, "%s: opts.keyboard[%zu] must be a row (a table of labels)", api, r);
     nlohmann::json out_row = nlohmann::json::array();
     for (size_t b = 1; b <= lua_objlen(L, row); ++b) {
       lua_rawgeti(L, row, static_cast<int>(b));
-      if (lua_type(L, -1) != LUA_TSTRING) raiseError(L, "%s: opts.keyboard[%zu][%zu] must be a string", api, r, b);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        raiseError(L, "%s: opts.keyboard[%zu][%zu] must be a string", api, r, b);
       out_row.push_back(nlohmann::json{{"text", std::string(stringAt(L, -1))}});
       lua_pop(L, 1);
     }
@@ -96,8 +101,8 @@ size_t utf16Length(std::string_view s) {
   size_t units = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if ((c & 0xC0) == 0x80) continue;   // continuation byte
-    units += (c >= 0xF0) ? 2 : 1;       // astral code points take two UTF-16 units
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte
+    units += (c >= 0xF0) ? 2 : 1;      // astral code points take two UTF-16 units
   }
   return units;
 }
@@ -111,7 +116,8 @@ nlohmann::json buildMessage(lua_State* L, const char* api, const ArgReader& args
   std::string photo = opts ? fieldString(L, opts, "photo") : std::string();
   const size_t limit = photo.empty() ? 4096 : 1024;
   const size_t length = utf16Length(text);
-  if (photo.empty() && length == 0) raiseError(L, "%s: text is empty (Telegram rejects empty messages)", api);
+  if (photo.empty() && length == 0)
+    raiseError(L, "%s: text is empty (Telegram rejects empty messages)", api);
   if (length > limit) {
     raiseError(L, "%s: text is %zu characters, Telegram allows %zu", api, length, limit);
   }
@@ -131,8 +137,9 @@ nlohmann::json buildMessage(lua_State* L, const char* api, const ArgReader& args
   }
   lua_getfield(L, opts, "reply_to");
   if (lua_type(L, -1) == LUA_TNUMBER) {
-    params["reply_parameters"] = nlohmann::json{{"message_id", static_cast<int64_t>(lua_tonumber(L, -1))},
-                                                {"allow_sending_without_reply", true}};
+    params["reply_parameters"] =
+        nlohmann::json{{"message_id", static_cast<int64_t>(lua_tonumber(L, -1))},
+                       {"allow_sending_without_reply", true}};
   }
   lua_pop(L, 1);
   lua_getfield(L, opts, "disable_preview");
@@ -145,7 +152,8 @@ nlohmann::json buildMessage(lua_State* L, const char* api, const ArgReader& args
 nlohmann::json buildMarkupOnly(lua_State* L, const char* api, const ArgReader& args, int opts_arg) {
   nlohmann::json params = nlohmann::json::object();
   if (!args.isNone(opts_arg)) readMarkup(L, api, args.table(opts_arg, "opts"), params);
-  if (!params.contains("reply_markup")) params["reply_markup"] = nlohmann::json{{"inline_keyboard", nlohmann::json::array()}};
+  if (!params.contains("reply_markup"))
+    params["reply_markup"] = nlohmann::json{{"inline_keyboard", nlohmann::json::array()}};
   return params;
 }
 

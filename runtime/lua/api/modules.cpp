@@ -8,7 +8,6 @@
 #include "lua/api/modules.hpp"
 
 #include <lua.hpp>
-
 #include <stdexcept>
 
 #include "lua/api/api_ctx.hpp"

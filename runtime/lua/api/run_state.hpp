@@ -10,8 +10,8 @@
 #include <string>
 
 #include "core/metrics.hpp"
-#include "lua/ref.hpp"
 #include "effects/run.hpp"
+#include "lua/ref.hpp"
 #include "net/http_client.hpp"
 #include "storage/store.hpp"
 
@@ -26,9 +26,9 @@ struct HostServices {
 // What an app declared when it loaded (main.lua's returned table), fixed for the VM's lifetime.
 struct AppInstance {
   std::string name;
-  Ref app;                          // the app table (has :handle and :enter_state)
-  Ref handle;                       // app.handle
-  std::set<std::string> http_hosts; // hosts http.request may reach
+  Ref app;                              // the app table (has :handle and :enter_state)
+  Ref handle;                           // app.handle
+  std::set<std::string> http_hosts;     // hosts http.request may reach
   std::map<std::string, Ref> catalogs;  // language -> its i18n table
   std::string default_lang = "en";
 };

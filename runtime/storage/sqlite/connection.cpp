@@ -56,7 +56,8 @@ sqlite3_stmt* Connection::cached(std::string_view sql) {
   if (statements.size() >= kMaxCachedStatements) return nullptr;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &stmt, nullptr) != SQLITE_OK || !stmt) {
+                         &stmt, nullptr) != SQLITE_OK ||
+      !stmt) {
     sqlite3_finalize(stmt);
     return nullptr;
   }

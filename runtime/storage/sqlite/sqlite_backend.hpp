@@ -22,8 +22,14 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(SqliteDb& db)
       : db_(db),
-        send_results_(db, [](sqlite3* sql, std::vector<SendResult>& sends) { return applySendResults(sql, sends); },
-                  [](Result<void> r, std::vector<SendResult>& sends) { completeSendResults(std::move(r), sends); }) {}
+        send_results_(
+            db,
+            [](sqlite3* sql, std::vector<SendResult>& sends) {
+              return applySendResults(sql, sends);
+            },
+            [](Result<void> r, std::vector<SendResult>& sends) {
+              completeSendResults(std::move(r), sends);
+            }) {}
 
   Result<Rows> query(const SqlStatement& statement) override;
   Result<bool> isProcessed(const std::string& bot, int64_t update_id) override;
@@ -80,7 +86,7 @@ class SqliteBus final : public Bus {
     std::optional<PollCursor> cursor;
     std::function<void(Result<std::vector<PushOutcome>>)> done;
     std::vector<PushOutcome> outcomes;  // filled by applyPushes
-    std::vector<int64_t> entry_ids;      // inbound row of each enqueued item, in order
+    std::vector<int64_t> entry_ids;     // inbound row of each enqueued item, in order
   };
   struct Ack {
     int64_t entry_id;
@@ -100,9 +106,10 @@ class SqliteBus final : public Bus {
   std::deque<QueueEntry> ready_;
   size_t leased_ = 0;
   uint64_t wake_generation_ = 0;
-  int64_t last_prune_ = 0;    // writer thread only
+  int64_t last_prune_ = 0;     // writer thread only
   int64_t prune_pending_ = 0;  // a prune ran in the group being committed
-  // Declared last, so destroyed first: they wait for their queued jobs, which use the members above.
+  // Declared last, so destroyed first: they wait for their queued jobs, which use the members
+  // above.
   CoalescedWrites<Push> pushes_;
   CoalescedWrites<Ack> acks_;
 };

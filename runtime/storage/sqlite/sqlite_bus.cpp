@@ -16,10 +16,14 @@ int64_t nowSeconds() {
 SqliteBus::SqliteBus(SqliteDb& db, int64_t dedupe_window_s)
     : db_(db),
       dedupe_window_s_(dedupe_window_s),
-      pushes_(db, [this](sqlite3* sql, std::vector<Push>& pushes) { return applyPushes(sql, pushes); },
-              [this](Result<void> r, std::vector<Push>& pushes) { finishPushes(std::move(r), pushes); }),
-      acks_(db, [](sqlite3* sql, std::vector<Ack>& acks) { return applyAcks(sql, acks); },
-            [this](Result<void> r, std::vector<Ack>& acks) { finishAcks(std::move(r), acks); }) {}
+      pushes_(
+          db, [this](sqlite3* sql, std::vector<Push>& pushes) { return applyPushes(sql, pushes); },
+          [this](Result<void> r, std::vector<Push>& pushes) {
+            finishPushes(std::move(r), pushes);
+          }),
+      acks_(
+          db, [](sqlite3* sql, std::vector<Ack>& acks) { return applyAcks(sql, acks); },
+          [this](Result<void> r, std::vector<Ack>& acks) { finishAcks(std::move(r), acks); }) {}
 
 Result<void> SqliteBus::recover() {
   auto entries = db_.read([&](sqlite3* db) -> Result<std::vector<QueueEntry>> {
@@ -27,7 +31,8 @@ Result<void> SqliteBus::recover() {
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "inbound"));
     std::vector<QueueEntry> out;
     while (s.step() == SQLITE_ROW) {
-      out.push_back(QueueEntry{s.int64(0), s.text(1), s.int64(2), s.text(3), s.text(4), s.text(5), true});
+      out.push_back(
+          QueueEntry{s.int64(0), s.text(1), s.int64(2), s.text(3), s.text(4), s.text(5), true});
     }
     return out;
   });
@@ -45,7 +50,7 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
 Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   const int64_t now = nowSeconds();
   if (now - last_prune_ > 60) {  // writer thread only
-    prune_pending_ = now;  // counts once the group commits (a redone group prunes again)
+    prune_pending_ = now;        // counts once the group commits (a redone group prunes again)
     // An id is forgotten only once its processed marker is gone too: a repeat of an update
     // that has a marker must stay a Duplicate (only redelivered entries look markers up).
     Stmt s(db,
@@ -61,12 +66,14 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
     p.bind(1, now - dedupe_window_s_);
     p.step();
   }
-  Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)", Stmt::Cached{});
+  Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)",
+            Stmt::Cached{});
   Stmt insert(db,
               "INSERT INTO inbound (bot, update_id, lane, kind, body, received_at) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
               Stmt::Cached{});
-  if (!seen.ok() || !insert.ok()) return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
+  if (!seen.ok() || !insert.ok())
+    return tl::unexpected(sqliteError(db, SQLITE_ERROR, "prepare inbound"));
   for (auto& push : pushes) {
     push.outcomes.clear();
     push.entry_ids.clear();
@@ -80,8 +87,12 @@ Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
         continue;
       }
       sqlite3_reset(insert.get());
-      insert.bind(1, item.bot).bind(2, item.update_id).bind(3, item.lane).bind(4, item.kind)
-          .bind(5, item.body).bind(6, now);
+      insert.bind(1, item.bot)
+          .bind(2, item.update_id)
+          .bind(3, item.lane)
+          .bind(4, item.kind)
+          .bind(5, item.body)
+          .bind(6, now);
       rc = insert.step();
       if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "enqueue"));
       push.outcomes.push_back(PushOutcome::Enqueued);

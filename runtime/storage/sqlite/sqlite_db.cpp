@@ -48,7 +48,8 @@ std::string rewriteParams(std::string_view sql) {
       const size_t stop = end == std::string_view::npos ? sql.size() : end;
       out.append(sql.substr(i, stop - i));
       i = stop - 1;
-    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+    } else if (c == '$' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
       out.push_back('?');  // SQLite numbers "$N" by first appearance; "?N" keeps N
     } else {
       out.push_back(c);
@@ -130,10 +131,14 @@ std::string Stmt::text(int col) {
 }
 SqlValue Stmt::value(int col) {
   switch (sqlite3_column_type(stmt_, col)) {
-    case SQLITE_INTEGER: return int64(col);
-    case SQLITE_FLOAT: return sqlite3_column_double(stmt_, col);
-    case SQLITE_NULL: return std::monostate{};
-    default: return text(col);
+    case SQLITE_INTEGER:
+      return int64(col);
+    case SQLITE_FLOAT:
+      return sqlite3_column_double(stmt_, col);
+    case SQLITE_NULL:
+      return std::monostate{};
+    default:
+      return text(col);
   }
 }
 
@@ -147,8 +152,9 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
   if (!stmt.ok()) {
     std::string why = std::string("prepare: ") + sqlite3_errmsg(db);
     if (stmt.prepareRc() == SQLITE_AUTH) {
-      why += " (scripts cannot run BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE or ATTACH: each "
-             "update's writes already commit together)";
+      why +=
+          " (scripts cannot run BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE or ATTACH: each "
+          "update's writes already commit together)";
     }
     return fail(ErrorCode::SqlError, why);
   }
@@ -188,23 +194,25 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
 
 SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
     : options_(std::move(options)), metrics_(metrics) {
-  if (options_.path.has_parent_path()) std::filesystem::create_directories(options_.path.parent_path());
+  if (options_.path.has_parent_path())
+    std::filesystem::create_directories(options_.path.parent_path());
   writer_connection_ = std::make_unique<Connection>(options_.path, false);
   writer_ = writer_connection_->get();
   // WAL + NORMAL: a commit is durable against process crashes (kill -9) without an fsync per
   // commit; FULL would add the OS-crash guarantee at the cost of an fsync per group.
   // The WAL is checkpointed by WalCheckpointer, off the writer thread; after a burst the file is
   // cut back to 64 MiB.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
-                             "PRAGMA journal_size_limit=67108864"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+        "PRAGMA temp_store=MEMORY", "PRAGMA journal_size_limit=67108864"}) {
     if (auto r = exec(writer_, pragma); !r) throw std::runtime_error(r.error().describe());
   }
   if (options_.max_page_count > 0) {
     const std::string pragma = "PRAGMA max_page_count=" + std::to_string(options_.max_page_count);
     (void)exec(writer_, pragma.c_str());
   }
-  checkpointer_ = std::make_unique<WalCheckpointer>(writer_, options_.path, options_.checkpoints, metrics_);
+  checkpointer_ =
+      std::make_unique<WalCheckpointer>(writer_, options_.path, options_.checkpoints, metrics_);
   thread_ = std::thread([this] {
     nameThisThread("botfn-sqlite");
     run();
@@ -241,8 +249,8 @@ Result<void> SqliteDb::writeSync(std::function<Result<void>(sqlite3*)> apply) {
 
 void SqliteDb::run() {
   Connection::Use use(*writer_connection_);
-  auto& batch_size = metrics_.histogram("botfn_commit_batch_size", "",
-                                        {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  auto& batch_size =
+      metrics_.histogram("botfn_commit_batch_size", "", {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   auto& commit_seconds = metrics_.histogram("botfn_commit_seconds");
   auto& failures = metrics_.counter("botfn_commit_failures_total");
   while (true) {
@@ -267,7 +275,8 @@ void SqliteDb::run() {
     }
     if (!txn) failures.fetch_add(1, std::memory_order_relaxed);
     batch_size.observe(static_cast<double>(batch.size()));
-    commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     backlog_.fetch_sub(batch.size(), std::memory_order_relaxed);
     for (size_t i = 0; i < batch.size(); ++i) {
       auto& after = batch[i].after;
@@ -292,7 +301,8 @@ Result<void> SqliteDb::applyGroup(std::deque<WriteJob>& batch, std::vector<Resul
   bool all_applied = true;
   for (auto& job : batch) {
     auto r = applyJob(job, writer_);
-    if (!r && sqlite3_get_autocommit(writer_)) return r;  // SQLite rolled the group back (SQLITE_FULL)
+    if (!r && sqlite3_get_autocommit(writer_))
+      return r;  // SQLite rolled the group back (SQLITE_FULL)
     if (!r) {
       all_applied = false;
       break;

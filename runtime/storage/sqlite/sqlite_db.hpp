@@ -1,6 +1,7 @@
 // SQLite plumbing for the embedded backend: one writer thread that group-commits every pending
-// job in one BEGIN IMMEDIATE transaction (redone with a savepoint per job when one fails), a pool of read-only
-// connections, $N → ?N parameter rewriting and value binding. Only storage/sqlite includes sqlite3.h.
+// job in one BEGIN IMMEDIATE transaction (redone with a savepoint per job when one fails), a pool
+// of read-only connections, $N → ?N parameter rewriting and value binding. Only storage/sqlite
+// includes sqlite3.h.
 #pragma once
 
 #include <sqlite3.h>

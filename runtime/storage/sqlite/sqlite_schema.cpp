@@ -1,6 +1,6 @@
 // System schema for SQLite: the SQL files of schemas/sql/sqlite, embedded by CMake.
-#include "storage/sqlite/sqlite_backend.hpp"
 #include "storage/sqlite/schema_sql.hpp"
+#include "storage/sqlite/sqlite_backend.hpp"
 
 namespace botfn::storage::sqlite {
 

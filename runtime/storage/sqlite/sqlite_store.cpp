@@ -36,7 +36,12 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
            "INSERT INTO processed (bot, update_id, kind, handled, processed_at) "
            "VALUES (?1, ?2, ?3, ?4, ?5)",
            Stmt::Cached{});
-    if (s.ok()) s.bind(1, c.bot).bind(2, c.update_id).bind(3, c.kind).bind(4, int64_t{c.handled}).bind(5, nowSeconds());
+    if (s.ok())
+      s.bind(1, c.bot)
+          .bind(2, c.update_id)
+          .bind(3, c.kind)
+          .bind(4, int64_t{c.handled})
+          .bind(5, nowSeconds());
     if (auto r = stepDone(db, s, "processed marker"); !r) return r;
   }
   if (c.conversation_key && c.conversation) {
@@ -47,8 +52,12 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
            Stmt::Cached{});
     const auto& k = *c.conversation_key;
     if (s.ok()) {
-      s.bind(1, k.bot).bind(2, k.chat_id).bind(3, k.user_id).bind(4, c.conversation->state)
-          .bind(5, c.conversation->data_json).bind(6, nowSeconds());
+      s.bind(1, k.bot)
+          .bind(2, k.chat_id)
+          .bind(3, k.user_id)
+          .bind(4, c.conversation->state)
+          .bind(5, c.conversation->data_json)
+          .bind(6, nowSeconds());
     }
     if (auto r = stepDone(db, s, "conversation"); !r) return r;
   }
@@ -75,8 +84,15 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
            "INSERT INTO dead_letters (bot, update_id, lane, kind, body, error, traceback, "
            "attempts, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     if (s.ok()) {
-      s.bind(1, d.bot).bind(2, d.update_id).bind(3, d.lane).bind(4, d.kind).bind(5, d.body)
-          .bind(6, d.error).bind(7, d.traceback).bind(8, int64_t{d.attempts}).bind(9, nowSeconds());
+      s.bind(1, d.bot)
+          .bind(2, d.update_id)
+          .bind(3, d.lane)
+          .bind(4, d.kind)
+          .bind(5, d.body)
+          .bind(6, d.error)
+          .bind(7, d.traceback)
+          .bind(8, int64_t{d.attempts})
+          .bind(9, nowSeconds());
     }
     if (auto r = stepDone(db, s, "dead letter"); !r) return r;
   }
@@ -103,7 +119,9 @@ Result<bool> SqliteStore::isProcessed(const std::string& bot, int64_t update_id)
 
 Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
   return db_.read([&](sqlite3* db) -> Result<Conversation> {
-    Stmt s(db, "SELECT state, data FROM conversations WHERE bot = ?1 AND chat_id = ?2 AND user_id = ?3", Stmt::Cached{});
+    Stmt s(db,
+           "SELECT state, data FROM conversations WHERE bot = ?1 AND chat_id = ?2 AND user_id = ?3",
+           Stmt::Cached{});
     if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "conversation"));
     s.bind(1, key.bot).bind(2, key.chat_id).bind(3, key.user_id);
     const int rc = s.step();
@@ -119,24 +137,25 @@ void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) 
     std::vector<int64_t> outbox_ids;
   };
   auto shared = std::make_shared<Pending>(Pending{std::move(commit), {}});
-  db_.write(WriteJob{[shared](sqlite3* db) { return applyCommit(db, shared->commit, shared->outbox_ids); },
-                     [this, shared, done = std::move(done)](Result<void> r) {
-                       // Hand the rows to the sender before answering: done() may release the
-                       // last owner of this store (nothing may touch `this` after it).
-                       auto& outbox = shared->commit.outbox;
-                       if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
-                         std::vector<OutboxRow> rows;
-                         rows.reserve(outbox.size());
-                         for (size_t i = 0; i < outbox.size(); ++i) {
-                           rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
-                         }
-                         // Called under the lock, so onOutboxCommitted(nullptr) returns only once
-                         // no call is running (the listener may be destroyed right after).
-                         std::lock_guard lock(listener_mutex_);
-                         if (outbox_listener_) runCompletion(outbox_listener_, std::move(rows));
-                       }
-                       done(std::move(r));
-                     }});
+  db_.write(WriteJob{
+      [shared](sqlite3* db) { return applyCommit(db, shared->commit, shared->outbox_ids); },
+      [this, shared, done = std::move(done)](Result<void> r) {
+        // Hand the rows to the sender before answering: done() may release the
+        // last owner of this store (nothing may touch `this` after it).
+        auto& outbox = shared->commit.outbox;
+        if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
+          std::vector<OutboxRow> rows;
+          rows.reserve(outbox.size());
+          for (size_t i = 0; i < outbox.size(); ++i) {
+            rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
+          }
+          // Called under the lock, so onOutboxCommitted(nullptr) returns only once
+          // no call is running (the listener may be destroyed right after).
+          std::lock_guard lock(listener_mutex_);
+          if (outbox_listener_) runCompletion(outbox_listener_, std::move(rows));
+        }
+        done(std::move(r));
+      }});
 }
 
 Result<int> SqliteStore::migrateApp(const std::string& app, const std::filesystem::path& dir) {
@@ -187,7 +206,7 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit, int64_t 
       OutboxRow row;
       row.id = s.int64(0);
       row.message = OutboxMessage{s.text(1), s.text(2), s.int64(3), s.text(4),
-                                  s.text(5), s.text(6), s.text(7), s.int64(10)};
+                                  s.text(5), s.text(6), s.text(7),  s.int64(10)};
       row.attempts = static_cast<int>(s.int64(8));
       row.next_at_ms = s.int64(9);
       rows.push_back(std::move(row));
@@ -208,17 +227,24 @@ Result<void> SqliteStore::applySendResults(sqlite3* db, std::vector<SendResult>&
     const auto& result = send.result;
     Result<void> r;
     if (result.kind == Kind::Sent) {
-      Stmt s(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
-                 "result_message_id = ?2, error = NULL WHERE id = ?1", Stmt::Cached{});
+      Stmt s(db,
+             "UPDATE outbox SET state = 'sent', attempts = attempts + 1, "
+             "result_message_id = ?2, error = NULL WHERE id = ?1",
+             Stmt::Cached{});
       s.bind(1, send.id);
       result.message_id ? s.bind(2, *result.message_id) : s.bindNull(2);
       r = stepDone(db, s, "outbox sent");
     } else if (result.kind == Kind::Retry) {
-      Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1", Stmt::Cached{});
+      Stmt s(db,
+             "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1",
+             Stmt::Cached{});
       s.bind(1, send.id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
       r = stepDone(db, s, "outbox retry");
     } else {
-      Stmt s(db, "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1", Stmt::Cached{});
+      Stmt s(
+          db,
+          "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?2 WHERE id = ?1",
+          Stmt::Cached{});
       s.bind(1, send.id).bind(2, result.error);
       r = stepDone(db, s, "outbox failed");
     }

@@ -19,7 +19,8 @@ WalCheckpointer::WalCheckpointer(sqlite3* writer, const std::filesystem::path& p
       connection_(path, false) {
   // A connection opens the WAL only once it has read the database; before that (SQLite 3.40)
   // a checkpoint through it is a silent no-op.
-  if (sqlite3_exec(connection_.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (sqlite3_exec(connection_.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr,
+                   nullptr) != SQLITE_OK) {
     std::string msg = sqlite3_errmsg(connection_.get());
     throw std::runtime_error("cannot read database " + path.string() + " for checkpoints: " + msg);
   }
@@ -47,7 +48,8 @@ int WalCheckpointer::onCommit(void* self, sqlite3* db, const char*, int wal_page
     // On the writer's connection between groups, nobody else writes: this copies everything,
     // and the next transaction starts the WAL over. (SQLite's own auto-checkpoint runs here too.)
     int log_pages = 0, copied = 0;
-    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) == SQLITE_OK) {
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) ==
+        SQLITE_OK) {
       me->catch_up_.fetch_add(1, std::memory_order_relaxed);
       me->checkpointed_.store(std::max(log_pages, 0), std::memory_order_relaxed);
     }
@@ -79,7 +81,8 @@ void WalCheckpointer::run() {
     const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                              &log_pages, &copied);
     checkpointed_.store(std::max(log_pages, 0), std::memory_order_relaxed);
-    seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     passive_.fetch_add(1, std::memory_order_relaxed);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       log::get("storage")->warn("WAL checkpoint failed: {}", sqlite3_errmsg(connection_.get()));

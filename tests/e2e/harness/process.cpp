@@ -37,7 +37,8 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
     const auto key = kv.substr(0, kv.find('='));
-    if (!env.count(key) && key.rfind("BOTFN_", 0) != 0 && key != "BOT_TOKEN") env_strings.push_back(kv);
+    if (!env.count(key) && key.rfind("BOTFN_", 0) != 0 && key != "BOT_TOKEN")
+      env_strings.push_back(kv);
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   pid_ = fork();

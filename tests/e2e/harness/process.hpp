@@ -34,7 +34,6 @@ class Process {
   void writeStdin(const std::string& text);
   void closeStdin();
 
-
  private:
   pid_t pid_ = -1;
   int stdin_fd_ = -1;

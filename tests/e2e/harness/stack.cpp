@@ -20,14 +20,16 @@ std::string readFile(const std::filesystem::path& p) {
 }
 
 nlohmann::json userMessage(int64_t update_id, int64_t user, const std::string& text) {
-  nlohmann::json m{{"message_id", update_id % 100000 + 1},
-                   {"date", 1700000000},
-                   {"chat", {{"id", user}, {"type", "private"}, {"first_name", "U"}}},
-                   {"from", {{"id", user}, {"is_bot", false}, {"first_name", "U"}, {"language_code", "en"}}},
-                   {"text", text}};
+  nlohmann::json m{
+      {"message_id", update_id % 100000 + 1},
+      {"date", 1700000000},
+      {"chat", {{"id", user}, {"type", "private"}, {"first_name", "U"}}},
+      {"from", {{"id", user}, {"is_bot", false}, {"first_name", "U"}, {"language_code", "en"}}},
+      {"text", text}};
   if (!text.empty() && text[0] == '/') {
     const auto space = text.find(' ');
-    m["entities"] = {{{"type", "bot_command"}, {"offset", 0},
+    m["entities"] = {{{"type", "bot_command"},
+                      {"offset", 0},
                       {"length", space == std::string::npos ? text.size() : space}}};
   }
   return {{"update_id", update_id}, {"message", m}};
@@ -35,7 +37,8 @@ nlohmann::json userMessage(int64_t update_id, int64_t user, const std::string& t
 
 namespace {
 int readPort(const std::filesystem::path& file, Process& proc, const char* what) {
-  if (!waitUntil([&] { return std::filesystem::exists(file) || !proc.running(); }, std::chrono::seconds(20)) ||
+  if (!waitUntil([&] { return std::filesystem::exists(file) || !proc.running(); },
+                 std::chrono::seconds(20)) ||
       !std::filesystem::exists(file)) {
     throw std::runtime_error(std::string(what) + " did not start: " + proc.stderrText());
   }
@@ -49,12 +52,15 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   std::filesystem::create_directories(dir_);
   http_ = net::makeCurlHttpClient({"e2e"});
   copyScripts();
-  std::vector<std::string> fake_argv{FAKE_BIN, "--host", "127.0.0.1", "--port", "0", "--port-file",
-                                     (dir_ / "fake.port").string(), "--token", token_};
+  std::vector<std::string> fake_argv{
+      FAKE_BIN,  "--host", "127.0.0.1", "--port", "0", "--port-file", (dir_ / "fake.port").string(),
+      "--token", token_};
   for (const auto& a : options_.fake_args) fake_argv.push_back(a);
-  fake_ = std::make_unique<Process>(fake_argv, std::map<std::string, std::string>{}, dir_ / "logs", "fake");
+  fake_ = std::make_unique<Process>(fake_argv, std::map<std::string, std::string>{}, dir_ / "logs",
+                                    "fake");
   fake_port_ = readPort(dir_ / "fake.port", *fake_, "fake-telegram");
-  control("POST", "/control/bots", {{"token", token_}, {"username", "demo_bot"}, {"first_name", "Demo"}});
+  control("POST", "/control/bots",
+          {{"token", token_}, {"username", "demo_bot"}, {"first_name", "Demo"}});
   writeConfig();
   startBotfn();
 }
@@ -72,7 +78,8 @@ void Stack::copyScripts() {
   const auto opts = std::filesystem::copy_options::recursive;
   std::filesystem::create_directories(dir_ / "scripts" / "apps");
   std::filesystem::copy(src / "scripts-lua" / "lib", dir_ / "scripts" / "lib", opts);
-  std::filesystem::copy(src / "scripts-lua" / "apps" / "demo", dir_ / "scripts" / "apps" / "demo", opts);
+  std::filesystem::copy(src / "scripts-lua" / "apps" / "demo", dir_ / "scripts" / "apps" / "demo",
+                        opts);
   for (const auto& e : std::filesystem::directory_iterator(src / "tests" / "e2e" / "apps")) {
     std::filesystem::copy(e.path(), dir_ / "scripts" / "apps" / e.path().filename(), opts);
   }
@@ -131,16 +138,19 @@ void Stack::reconfigure(std::string toml_extra) {
 void Stack::startBotfn(bool expect_ready) {
   if (botfn_) past_logs_ += botfn_->stderrText();
   std::filesystem::remove(dir_ / "botfn.port");
-  std::map<std::string, std::string> env{{"E2E_BOT_TOKEN", token_}, {"E2E_BOT_SECRET", options_.secret}};
+  std::map<std::string, std::string> env{{"E2E_BOT_TOKEN", token_},
+                                         {"E2E_BOT_SECRET", options_.secret}};
   for (const auto& [k, v] : options_.env) env[k] = v;
   botfn_ = std::make_unique<Process>(
       std::vector<std::string>{BOTFN_BIN, options_.polling ? "poll" : "serve", "--config",
-                               (dir_ / "botfn.toml").string(), "--port-file", (dir_ / "botfn.port").string()},
+                               (dir_ / "botfn.toml").string(), "--port-file",
+                               (dir_ / "botfn.port").string()},
       env, dir_ / "logs", "botfn");
   if (!expect_ready) return;
   port_ = readPort(dir_ / "botfn.port", *botfn_, "botfn");
   if (!options_.polling && options_.webhook) {
-    nlohmann::json params{{"url", "http://127.0.0.1:" + std::to_string(port_) + "/tg/demo/webhook"}};
+    nlohmann::json params{
+        {"url", "http://127.0.0.1:" + std::to_string(port_) + "/tg/demo/webhook"}};
     if (!options_.secret.empty()) params["secret_token"] = options_.secret;
     auto r = request("POST", fakeUrl() + "/bot" + token_ + "/setWebhook", params.dump(),
                      {{"Content-Type", "application/json"}});
@@ -155,8 +165,8 @@ int Stack::stopBotfn(int sig, std::chrono::milliseconds timeout) {
 
 void Stack::killBotfn() { botfn_->kill9(); }
 
-HttpResult Stack::request(const std::string& method, const std::string& url, const std::string& body,
-                          net::Headers headers) {
+HttpResult Stack::request(const std::string& method, const std::string& url,
+                          const std::string& body, net::Headers headers) {
   net::HttpRequest req;
   req.method = method;
   req.url = url;
@@ -181,21 +191,27 @@ HttpResult Stack::postUpdate(const std::string& body, std::optional<std::string>
   net::Headers h{{"Content-Type", "application/json"}};
   const std::string s = secret ? *secret : options_.secret;
   if (!s.empty()) h.emplace_back("X-Telegram-Bot-Api-Secret-Token", s);
-  return request("POST", "http://127.0.0.1:" + std::to_string(port_) + "/tg/" + bot + "/webhook", body, h);
+  return request("POST", "http://127.0.0.1:" + std::to_string(port_) + "/tg/" + bot + "/webhook",
+                 body, h);
 }
 
-nlohmann::json Stack::control(const std::string& method, const std::string& path, const nlohmann::json& body) {
+nlohmann::json Stack::control(const std::string& method, const std::string& path,
+                              const nlohmann::json& body) {
   auto r = request(method, fakeUrl() + path, body.is_null() ? "" : body.dump(),
                    {{"Content-Type", "application/json"}});
   auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_discarded()) throw std::runtime_error("fake control " + path + ": " + r.error + " " + r.body);
+  if (j.is_discarded())
+    throw std::runtime_error("fake control " + path + ": " + r.error + " " + r.body);
   return j;
 }
 
 nlohmann::json Stack::say(int64_t user, const std::string& text, const std::string& lang) {
-  return control("POST", "/control/message", {{"token", token_}, {"user_id", user}, {"text", text},
-                                              {"first_name", "User" + std::to_string(user)},
-                                              {"language_code", lang}});
+  return control("POST", "/control/message",
+                 {{"token", token_},
+                  {"user_id", user},
+                  {"text", text},
+                  {"first_name", "User" + std::to_string(user)},
+                  {"language_code", lang}});
 }
 
 void Stack::knowChat(int64_t chat) {
@@ -203,12 +219,17 @@ void Stack::knowChat(int64_t chat) {
 }
 
 nlohmann::json Stack::press(int64_t user, int64_t message_id, const std::string& data) {
-  return control("POST", "/control/press", {{"token", token_}, {"user_id", user}, {"chat_id", user},
-                                            {"message_id", message_id}, {"data", data}});
+  return control("POST", "/control/press",
+                 {{"token", token_},
+                  {"user_id", user},
+                  {"chat_id", user},
+                  {"message_id", message_id},
+                  {"data", data}});
 }
 
 nlohmann::json Stack::messages(int64_t chat) {
-  return control("GET", "/control/chats/" + std::to_string(chat) + "/messages?token=" + token_)["messages"];
+  return control(
+      "GET", "/control/chats/" + std::to_string(chat) + "/messages?token=" + token_)["messages"];
 }
 
 nlohmann::json Stack::calls(const std::string& method) {
@@ -223,10 +244,12 @@ nlohmann::json Stack::calls(const std::string& method) {
 
 nlohmann::json Stack::waitMessages(int64_t chat, size_t n, std::chrono::milliseconds timeout) {
   nlohmann::json got = nlohmann::json::array();
-  waitUntil([&] {
-    got = messages(chat);
-    return got.size() >= n;
-  }, timeout);
+  waitUntil(
+      [&] {
+        got = messages(chat);
+        return got.size() >= n;
+      },
+      timeout);
   return got;
 }
 
@@ -245,13 +268,15 @@ double Stack::metric(const std::string& series) {
   return 0;
 }
 
-bool Stack::waitMetric(const std::string& series, double at_least, std::chrono::milliseconds timeout) {
+bool Stack::waitMetric(const std::string& series, double at_least,
+                       std::chrono::milliseconds timeout) {
   return waitUntil([&] { return metric(series) >= at_least; }, timeout);
 }
 
 std::string Stack::sql(const std::string& query) {
   const auto out = dir_ / "sql.out";
-  const std::string cmd = "sqlite3 -readonly '" + (dir_ / "db.sqlite").string() + "' \"" + query + "\" > '" + out.string() + "' 2>&1";
+  const std::string cmd = "sqlite3 -readonly '" + (dir_ / "db.sqlite").string() + "' \"" + query +
+                          "\" > '" + out.string() + "' 2>&1";
   (void)!std::system(cmd.c_str());
   auto s = readFile(out);
   while (!s.empty() && s.back() == '\n') s.pop_back();

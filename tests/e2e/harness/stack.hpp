@@ -15,11 +15,11 @@
 namespace botfn::e2e {
 
 struct StackOptions {
-  bool polling = false;       // botfn poll instead of serve (the fake queues updates)
-  bool webhook = true;        // serve mode: point the fake's webhook at botfn
+  bool polling = false;  // botfn poll instead of serve (the fake queues updates)
+  bool webhook = true;   // serve mode: point the fake's webhook at botfn
   std::string secret = "e2e_Secret-123";
   std::string app = "demo";
-  std::string toml_extra;     // appended to botfn.toml (e.g. "[dispatch]\npaused = true\n")
+  std::string toml_extra;  // appended to botfn.toml (e.g. "[dispatch]\npaused = true\n")
   std::map<std::string, std::string> env;
   std::vector<std::string> fake_args;
 };
@@ -51,8 +51,8 @@ class Stack {
   const std::filesystem::path& dir() const { return dir_; }
   std::string botfnPath() const;
 
-  HttpResult request(const std::string& method, const std::string& url, const std::string& body = "",
-                     net::Headers headers = {});
+  HttpResult request(const std::string& method, const std::string& url,
+                     const std::string& body = "", net::Headers headers = {});
   HttpResult postUpdate(const std::string& body, std::optional<std::string> secret = std::nullopt,
                         const std::string& bot = "demo");
   nlohmann::json control(const std::string& method, const std::string& path,
@@ -66,11 +66,13 @@ class Stack {
   nlohmann::json messages(int64_t chat);
   nlohmann::json calls(const std::string& method = "");
   // Waits until the chat holds n bot messages (or timeout); returns them.
-  nlohmann::json waitMessages(int64_t chat, size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  nlohmann::json waitMessages(int64_t chat, size_t n,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(15));
   std::string lastText(int64_t chat);
   // A counter or gauge from /metrics ("name{labels}" exactly as rendered); 0 when absent.
   double metric(const std::string& series);
-  bool waitMetric(const std::string& series, double at_least, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  bool waitMetric(const std::string& series, double at_least,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(15));
   std::string sql(const std::string& query);  // runs sqlite3 on the database (read-only use)
   std::string logs() const;                   // botfn stderr of every start so far
 

@@ -26,7 +26,8 @@ size_t appendBody(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t appendHeader(char* data, size_t size, size_t count, void* user) {
-  addHeaderLine(std::string_view(data, size * count), *static_cast<std::map<std::string, std::string>*>(user));
+  addHeaderLine(std::string_view(data, size * count),
+                *static_cast<std::map<std::string, std::string>*>(user));
   return size * count;
 }
 
@@ -99,8 +100,8 @@ FakeTelegram::FakeTelegram(std::vector<std::string> extraArgs) {
   // FAKE_TELEGRAM_BIN in the environment overrides the binary (e.g. a sanitizer build).
   const char* override = std::getenv("FAKE_TELEGRAM_BIN");
   std::string binary = override != nullptr && *override != '\0' ? override : FAKE_TELEGRAM_BIN;
-  std::vector<std::string> args = {binary, "--host", "127.0.0.1", "--port", "0",
-                                   "--port-file",     portFile, "--token",   kToken};
+  std::vector<std::string> args = {binary,        "--host", "127.0.0.1", "--port", "0",
+                                   "--port-file", portFile, "--token",   kToken};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -11,7 +11,8 @@ namespace {
 
 std::string write(const std::string& text) {
   static int n = 0;
-  const std::string path = ::testing::TempDir() + "/botfn_config_" + std::to_string(getpid()) + "_" + std::to_string(n++) + ".toml";
+  const std::string path = ::testing::TempDir() + "/botfn_config_" + std::to_string(getpid()) +
+                           "_" + std::to_string(n++) + ".toml";
   std::ofstream(path) << text;
   return path;
 }
@@ -31,7 +32,9 @@ TEST(ConfigTest, DefaultsTomlEnvFlags) {
   setenv("TEST_BOT_TOKEN", "1:AAA", 1);
   setenv("BOTFN_SERVER_THREADS", "3", 1);
   ConfigOverrides o;
-  o.file = write("[server]\nport = 9000\nthreads = 1\n[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\n[bots.a.vars]\nsupport = \"@x\"\n");
+  o.file = write(
+      "[server]\nport = 9000\nthreads = 1\n[bots.a]\ntoken_env = "
+      "\"TEST_BOT_TOKEN\"\n[bots.a.vars]\nsupport = \"@x\"\n");
   o.port = 9100;
   const Config c = loadConfig(o);
   unsetenv("BOTFN_SERVER_THREADS");
@@ -64,10 +67,13 @@ TEST(ConfigTest, LiteralSecretIsAnError) {
 TEST(ConfigTest, BadWebhookSecretIsAnError) {
   setenv("TEST_BOT_TOKEN", "1:AAA", 1);
   setenv("TEST_BAD_SECRET", "has space", 1);
-  const auto e = errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n");
+  const auto e =
+      errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n");
   EXPECT_NE(e.find("A-Z a-z 0-9 _ -"), std::string::npos) << e;
   setenv("TEST_BAD_SECRET", std::string(257, 'a').c_str(), 1);
-  EXPECT_NE(errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n").find("1-256"), std::string::npos);
+  EXPECT_NE(errorOf("[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\nsecret_env = \"TEST_BAD_SECRET\"\n")
+                .find("1-256"),
+            std::string::npos);
 }
 
 TEST(ConfigTest, MissingTokenNamesTheVariable) {

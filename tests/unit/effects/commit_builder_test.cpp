@@ -49,8 +49,8 @@ TEST(CommitBuilderTest, NoChangeNoConversationWrite) {
 }
 
 TEST(CommitBuilderTest, DeadLetterSendsErrorText) {
-  const auto c = buildDeadLetterCommit(callbackInput(), Error{ErrorCode::LuaRuntime, "boom"},
-                                       "main.lua:3", 4);
+  const auto c =
+      buildDeadLetterCommit(callbackInput(), Error{ErrorCode::LuaRuntime, "boom"}, "main.lua:3", 4);
   ASSERT_TRUE(c.dead_letter);
   EXPECT_EQ(c.dead_letter->attempts, 4);
   ASSERT_EQ(c.outbox.size(), 2u);

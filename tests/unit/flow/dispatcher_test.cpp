@@ -29,7 +29,8 @@ struct Recorder {
 class ScriptedExecutor final : public effects::Executor {
  public:
   ScriptedExecutor(effects::Post post, Recorder& rec) : post_(std::move(post)), rec_(rec) {}
-  void run(std::shared_ptr<const effects::RunInput> input, std::function<void(effects::RunOutcome)> done) override {
+  void run(std::shared_ptr<const effects::RunInput> input,
+           std::function<void(effects::RunOutcome)> done) override {
     const std::string lane = input->update.lane;
     {
       std::lock_guard lock(rec_.mutex);
@@ -66,22 +67,27 @@ class DispatcherTest : public ::testing::Test {
   void SetUp() override {
     store_ = &backend_.sqliteStore();
     bus_ = &backend_.sqliteBus();
-    profile_ = std::make_shared<effects::BotProfile>(effects::BotProfile{"b", "app", "bot", {}, ""});
+    profile_ =
+        std::make_shared<effects::BotProfile>(effects::BotProfile{"b", "app", "bot", {}, ""});
   }
   void TearDown() override { dispatcher_.reset(); }
   void start(DispatcherOptions options) {
     dispatcher_ = std::make_unique<Dispatcher>(
         options, *bus_, *store_,
-        [this](effects::Post post) { return std::make_unique<ScriptedExecutor>(std::move(post), rec_); },
+        [this](effects::Post post) {
+          return std::make_unique<ScriptedExecutor>(std::move(post), rec_);
+        },
         [this](const std::string&) { return profile_; }, metrics_);
     dispatcher_->start();
   }
   void push(int64_t id, int64_t chat, const std::string& text = "x") {
-    nlohmann::json u{{"update_id", id},
-                     {"message", {{"message_id", id}, {"chat", {{"id", chat}, {"type", "private"}}}, {"text", text}}}};
+    nlohmann::json u{
+        {"update_id", id},
+        {"message",
+         {{"message_id", id}, {"chat", {{"id", chat}, {"type", "private"}}}, {"text", text}}}};
     std::promise<void> done;
-    bus_->push({storage::InboundUpdate{"b", id, "c" + std::to_string(chat), "message", u.dump()}}, std::nullopt,
-               [&](auto) { done.set_value(); });
+    bus_->push({storage::InboundUpdate{"b", id, "c" + std::to_string(chat), "message", u.dump()}},
+               std::nullopt, [&](auto) { done.set_value(); });
     done.get_future().wait();
   }
   bool waitProcessed(size_t n) {
@@ -155,7 +161,8 @@ TEST_F(DispatcherTest, RedeliveredProcessedUpdateIsSkipped) {
   bus_ = &backend_.sqliteBus();
   start(DispatcherOptions{1});
   const auto end = std::chrono::steady_clock::now() + 5s;
-  while (bus_->depth() != 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(10ms);
+  while (bus_->depth() != 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(bus_->depth(), 0u);
   EXPECT_TRUE(rec_.started.empty());
 }

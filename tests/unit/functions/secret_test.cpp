@@ -15,9 +15,7 @@ TEST(SecretTest, MatchesOnlyTheExactSecret) {
   EXPECT_FALSE(secretMatches(secret, nullptr));
 }
 
-TEST(SecretTest, NoSecretConfiguredAcceptsAnything) {
-  EXPECT_TRUE(secretMatches("", nullptr));
-}
+TEST(SecretTest, NoSecretConfiguredAcceptsAnything) { EXPECT_TRUE(secretMatches("", nullptr)); }
 
 }  // namespace
 }  // namespace botfn::functions

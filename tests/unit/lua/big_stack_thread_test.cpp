@@ -1,10 +1,10 @@
 // Tests runtime/lua/big_stack_thread.cpp: the requested stack size is honoured, join semantics.
+#include "lua/big_stack_thread.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <system_error>
-
-#include "lua/big_stack_thread.hpp"
 
 namespace botfn::lua {
 namespace {

@@ -52,15 +52,18 @@ LUA_TEST(BudgetHook, InfiniteLoopIsKilled) {
 LUA_TEST(BudgetHook, KillCannotBeSwallowed) {
   TestVm t;
   expectKilled(t, "while true do pcall(function() while true do end end) end");
-  expectKilled(t, "while true do xpcall(function() while true do end end, "
-                  "function() return 'swallowed' end) end");
-  expectKilled(t, "while true do coroutine.resume(coroutine.create(function() "
-                  "while true do end end)) end");
+  expectKilled(t,
+               "while true do xpcall(function() while true do end end, "
+               "function() return 'swallowed' end) end");
+  expectKilled(t,
+               "while true do coroutine.resume(coroutine.create(function() "
+               "while true do end end)) end");
   expectKilled(t, "coroutine.wrap(function() while true do end end)()");
   expectKilled(t, "local function f() return f() end return f()");
   expectKilled(t, "table.sort({3, 2, 1}, function(a, b) while true do end end)");
   expectKilled(t, "while true do local s = string.rep('x', 1e5) end");
-  expectKilled(t, "while true do pcall(string.gsub, 'aaa', 'a', function() while true do end end) end");
+  expectKilled(
+      t, "while true do pcall(string.gsub, 'aaa', 'a', function() while true do end end) end");
 }
 
 LUA_TEST(BudgetHook, VmRunsAgainAfterAKill) {
@@ -95,7 +98,8 @@ LUA_TEST(BudgetHook, TimeSpentYieldedIsNotCharged) {
     for i = 1, 1000 do x = x + i end
     host.wait()
     return x
-  )", 100ms);
+  )",
+                             100ms);
   ASSERT_EQ(outcome.status, RunStatus::Yielded) << outcome.message;
   std::this_thread::sleep_for(300ms);
   outcome = t.coroutine().resume();
@@ -113,7 +117,8 @@ LUA_TEST(BudgetHook, BudgetAccumulatesAcrossResumes) {
     host.wait()
     busy(120)
     return "not reached"
-  )", 200ms);
+  )",
+                             200ms);
   ASSERT_EQ(outcome.status, RunStatus::Yielded) << outcome.message;
   EXPECT_GE(t.coroutine().cpuUsed(), 100ms);
   outcome = t.coroutine().resume();
@@ -130,7 +135,8 @@ LUA_TEST(BudgetHook, BudgetPauseExcludesBlockingHostWork) {
 
 LUA_TEST(BudgetHook, KilledOutcomeCarriesATraceback) {
   TestVm t;
-  RunOutcome outcome = t.run("local function spin()\n while true do end\nend\nspin()", kSmallBudget);
+  RunOutcome outcome =
+      t.run("local function spin()\n while true do end\nend\nspin()", kSmallBudget);
   ASSERT_EQ(outcome.status, RunStatus::Killed);
   EXPECT_NE(outcome.traceback.find("test:2"), std::string::npos) << outcome.traceback;
 }

@@ -18,8 +18,8 @@ constexpr luaL_Reg kHost[] = {{"call", hostCall}, {nullptr, nullptr}};
 void expectNestingError(TestVm& t, const char* code) {
   RunOutcome outcome = t.run(code);
   EXPECT_EQ(outcome.status, RunStatus::Error) << code;
-  EXPECT_NE(outcome.message.find("C stack nesting too deep"), std::string::npos)
-      << code << "\n" << outcome.message;
+  EXPECT_NE(outcome.message.find("C stack nesting too deep"), std::string::npos) << code << "\n"
+                                                                                 << outcome.message;
 }
 
 LUA_TEST(CNesting, GsubCallbackRecursionIsAnError) {
@@ -81,8 +81,8 @@ LUA_TEST(CNesting, LuaLevelRecursionEndsInStackOverflow) {
        }) {
     RunOutcome outcome = t.run(code);
     EXPECT_EQ(outcome.status, RunStatus::Error) << code;
-    EXPECT_NE(outcome.message.find("stack overflow"), std::string::npos)
-        << code << "\n" << outcome.message;
+    EXPECT_NE(outcome.message.find("stack overflow"), std::string::npos) << code << "\n"
+                                                                         << outcome.message;
   }
 }
 
@@ -108,7 +108,8 @@ LUA_TEST(CNesting, LimitIsTheConfiguredDepth) {
     local function f(s) depth = depth + 1 return (s:gsub(".", f)) end
     pcall(f, "a")
     return depth
-  )"), "51");
+  )"),
+            "51");
 }
 
 LUA_TEST(CNesting, CaughtErrorsDoNotLeakDepth) {
@@ -120,7 +121,8 @@ LUA_TEST(CNesting, CaughtErrorsDoNotLeakDepth) {
       pcall(coroutine.wrap(function() error("y") end))
     end
     return (("abc"):gsub("b", function() return "B" end))
-  )"), "aBc");
+  )"),
+            "aBc");
 }
 
 LUA_TEST(CNesting, HostCallbacksShareTheCounter) {
@@ -128,8 +130,9 @@ LUA_TEST(CNesting, HostCallbacksShareTheCounter) {
   ASSERT_TRUE(t.vm().registerModule("host", kHost));
   EXPECT_EQ(t.eval("return host.call(function() return 'inner' end)"), "inner");
   expectNestingError(t, "local function f() return host.call(f) end return f()");
-  expectNestingError(t, "local function f() return host.call(function() "
-                        "return (('a'):gsub('a', f)) end) end return f()");
+  expectNestingError(t,
+                     "local function f() return host.call(function() "
+                     "return (('a'):gsub('a', f)) end) end return f()");
   RunOutcome outcome = t.run("return host.call(function() error('boom') end)");
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_NE(outcome.message.find("test:1: boom"), std::string::npos) << outcome.message;

@@ -58,7 +58,8 @@ LUA_TEST(Coroutine, HostCFunctionYieldsAndIsResumedWithResults) {
     local body, status = http.get("https://api.example/x")
     local ok, second = pcall(http.get, "https://api.example/y")
     return body .. " " .. status .. " " .. tostring(ok) .. " " .. second
-  )", 2s, &request);
+  )",
+                             2s, &request);
   ASSERT_EQ(outcome.status, RunStatus::Yielded) << outcome.message;
   EXPECT_EQ(request.url, "https://api.example/x");
   outcome = t.coroutine().resume([](lua_State* L) {
@@ -86,12 +87,13 @@ LUA_TEST(Coroutine, YieldingFromAScriptCoroutineIsRefused) {
     local ok, err = coroutine.resume(co)
     assert(not ok)
     error(err, 0)
-  )", 2s, &request);
+  )",
+                             2s, &request);
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_NE(outcome.message.find("http.get: cannot wait here"), std::string::npos)
       << outcome.message;
-  outcome = t.run("table.sort({2, 1}, function(a, b) http.get('u') return a < b end)", 2s,
-                  &request);
+  outcome =
+      t.run("table.sort({2, 1}, function(a, b) http.get('u') return a < b end)", 2s, &request);
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_NE(outcome.message.find("cannot wait here"), std::string::npos) << outcome.message;
 }
@@ -119,8 +121,7 @@ LUA_TEST(Coroutine, ErrorsCarryFileLineAndTraceback) {
   EXPECT_NE(outcome.traceback.find("stack traceback:"), std::string::npos);
   EXPECT_NE(outcome.traceback.find("apps/demo/main.lua:3: in function"), std::string::npos)
       << outcome.traceback;
-  EXPECT_NE(outcome.traceback.find("apps/demo/main.lua:5"), std::string::npos)
-      << outcome.traceback;
+  EXPECT_NE(outcome.traceback.find("apps/demo/main.lua:5"), std::string::npos) << outcome.traceback;
   EXPECT_EQ(outcome.traceback.find("builtin#"), std::string::npos) << outcome.traceback;
 }
 
@@ -143,8 +144,7 @@ LUA_TEST(Coroutine, ErrorObjectsAreReadWithoutMetamethods) {
   RunOutcome outcome = t.run("error({message = 'structured', code = 7})");
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_EQ(outcome.message, "structured");
-  outcome = t.run("error(setmetatable({}, {__tostring = function() while true do end end}))",
-                  5s);
+  outcome = t.run("error(setmetatable({}, {__tostring = function() while true do end end}))", 5s);
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_EQ(outcome.message, "(error object is a table value)");
   outcome = t.run("error(setmetatable({}, {__index = function() while true do end end}))", 5s);
@@ -159,18 +159,22 @@ LUA_TEST(Coroutine, ScriptsCannotResumeHostCoroutines) {
   FakeRequest request;
   // Handler A stashes its own coroutine where handler B can find it, then waits.
   ASSERT_TRUE(t.run("return function(shared) shared.co = coroutine.running() "
-                    "return http.get('u') end").finished());
+                    "return http.get('u') end")
+                  .finished());
   Ref handler = t.coroutine().valueRef(1);
   ASSERT_TRUE(t.run("return {}").finished());
   Ref shared = t.coroutine().valueRef(1);
-  auto a = Coroutine::create(t.vm(), handler, [&](lua_State* L) {
-    shared.push(L);
-    return 1;
-  }, &request);
+  auto a = Coroutine::create(
+      t.vm(), handler,
+      [&](lua_State* L) {
+        shared.push(L);
+        return 1;
+      },
+      &request);
   ASSERT_TRUE(a);
   ASSERT_TRUE((*a)->resume().yielded());
-  auto b = t.loader().loadString(
-      "local shared = ...\nreturn coroutine.resume(shared.co, 'forged')", "=b");
+  auto b = t.loader().loadString("local shared = ...\nreturn coroutine.resume(shared.co, 'forged')",
+                                 "=b");
   ASSERT_TRUE(b);
   auto bco = Coroutine::create(t.vm(), *b, [&](lua_State* L) {
     shared.push(L);
@@ -198,7 +202,8 @@ LUA_TEST(Coroutine, OnlyOneRunAtATimePerVm) {
   auto co = Coroutine::create(t.vm(), fn);
   ASSERT_TRUE(co);
   other = co->get();
-  constexpr luaL_Reg kReenter[] = {{"reenter", [](lua_State*) {
+  constexpr luaL_Reg kReenter[] = {{"reenter",
+                                    [](lua_State*) {
                                       nested = other->resume();
                                       return 0;
                                     }},

@@ -1,8 +1,8 @@
 // Tests runtime/lua/loader.cpp: text-only loading with @relative chunk names, the restricted
 // require (roots, refusals, caching, cycles) and error positions.
-#include <fstream>
-
 #include <stdlib.h>
+
+#include <fstream>
 
 #include "lua_test_support.hpp"
 
@@ -154,8 +154,9 @@ LUA_TEST(Loader, ModulesRunOncePerVmAndAreCached) {
 LUA_TEST(Loader, ModulesGetTheirOwnEnv) {
   ScriptTree tree;
   tree.write("lib/m.lua", "leaked = 'module' return {get = function() return seen end}");
-  tree.write("apps/demo/main.lua", "seen = 'main' local m = require('m') "
-                                   "return tostring(leaked) .. ' ' .. tostring(m.get())");
+  tree.write("apps/demo/main.lua",
+             "seen = 'main' local m = require('m') "
+             "return tostring(leaked) .. ' ' .. tostring(m.get())");
   AppVm app(tree);
   ASSERT_TRUE(app.runFile("apps/demo/main.lua").finished());
   EXPECT_EQ(app.result(1), "nil nil");
@@ -178,9 +179,9 @@ LUA_TEST(Loader, RequireRefusesEscapes) {
   tree.write("apps/demo/flows/registration.lua", "return 'registration'");
   fs::create_symlink(tree.root() / "secret.lua", tree.root() / "apps/demo/link.lua");
   AppVm app(tree);
-  for (const char* name : {"../secret", "..secret", "/etc/passwd", "apps/other/private",
-                           "..apps.other.private", "a..b", ".x", "x.", "secret", "", "x y",
-                           "flows/registration"}) {
+  for (const char* name :
+       {"../secret", "..secret", "/etc/passwd", "apps/other/private", "..apps.other.private",
+        "a..b", ".x", "x.", "secret", "", "x y", "flows/registration"}) {
     tree.write("apps/demo/main.lua", std::string("return require('") + name + "')");
     RunOutcome outcome = app.runFile("apps/demo/main.lua");
     EXPECT_EQ(outcome.status, RunStatus::Error) << name << " -> " << app.result(1);

@@ -16,9 +16,9 @@
 #include "lua/loader.hpp"
 #include "lua/vm.hpp"
 
-#define LUA_TEST(suite, name)                                                        \
-  static void suite##_##name##_body();                                               \
-  TEST(suite, name) { ::botfn::lua::runOnBigStack(&suite##_##name##_body); }         \
+#define LUA_TEST(suite, name)                                                \
+  static void suite##_##name##_body();                                       \
+  TEST(suite, name) { ::botfn::lua::runOnBigStack(&suite##_##name##_body); } \
   static void suite##_##name##_body()
 
 namespace botfn::lua::test {
@@ -70,8 +70,10 @@ class TestVm {
     lua_State* co = coroutine_->thread();
     switch (lua_type(co, i)) {
       case LUA_TNIL:
-      case LUA_TNONE: return "nil";
-      case LUA_TBOOLEAN: return lua_toboolean(co, i) ? "true" : "false";
+      case LUA_TNONE:
+        return "nil";
+      case LUA_TBOOLEAN:
+        return lua_toboolean(co, i) ? "true" : "false";
       case LUA_TNUMBER:
       case LUA_TSTRING: {
         lua_pushvalue(co, i);
@@ -79,7 +81,8 @@ class TestVm {
         lua_pop(co, 1);
         return s;
       }
-      default: return std::string("<") + lua_typename(co, lua_type(co, i)) + ">";
+      default:
+        return std::string("<") + lua_typename(co, lua_type(co, i)) + ">";
     }
   }
 

@@ -1,11 +1,10 @@
 // Tests runtime/lua/module_resolver.cpp: module name validation and root handling.
+#include "lua/module_resolver.hpp"
+
 #include <gtest/gtest.h>
-
-#include <fstream>
-
 #include <stdlib.h>
 
-#include "lua/module_resolver.hpp"
+#include <fstream>
 
 namespace botfn::lua {
 namespace {
@@ -16,8 +15,8 @@ TEST(ModuleResolver, ValidNames) {
   for (const char* name : {"a", "flows.registration", "lib_x.y-z.w2", "A.B"}) {
     EXPECT_TRUE(ModuleResolver::isValidModuleName(name)) << name;
   }
-  for (const char* name : {"", ".", "..", "a..b", ".a", "a.", "../a", "a/b", "/a", "a b",
-                           "a\\b", "é"}) {
+  for (const char* name :
+       {"", ".", "..", "a..b", ".a", "a.", "../a", "a/b", "/a", "a b", "a\\b", "é"}) {
     EXPECT_FALSE(ModuleResolver::isValidModuleName(name)) << name;
   }
   EXPECT_FALSE(ModuleResolver::isValidModuleName(std::string_view("a\0b", 3)));

@@ -24,7 +24,8 @@ LUA_TEST(SandboxFunctional, StringTableMathOs) {
     assert(os.difftime(10, 4) == 6 and type(os.clock()) == "number")
     assert(#string.rep("ab", 3) == 6 and ("abc"):sub(2, 2) == "b" and rawlen({1, 2}) == 2)
     return table.concat(parts, ",")
-  )"), "world,hello");
+  )"),
+            "world,hello");
 }
 
 LUA_TEST(SandboxFunctional, CoroutinesAndPcallWithTableErrors) {
@@ -40,7 +41,8 @@ LUA_TEST(SandboxFunctional, CoroutinesAndPcallWithTableErrors) {
     local ok2, msg = xpcall(function() error("boom") end, function(m) return "handled: " .. m end)
     assert(not ok2 and msg:find("handled: test:%d+: boom"))
     return sum .. "/" .. first .. "/" .. second
-  )"), "6/2/20");
+  )"),
+            "6/2/20");
 }
 
 LUA_TEST(SandboxFunctional, SetmetatableOop) {
@@ -55,7 +57,8 @@ LUA_TEST(SandboxFunctional, SetmetatableOop) {
     a:deposit(5)
     assert(getmetatable(a) == Account)
     return tostring(a)
-  )lua"), "Account(15)");
+  )lua"),
+            "Account(15)");
 }
 
 LUA_TEST(SandboxFunctional, SafeLoadOfTextAndNormalPatterns) {
@@ -71,7 +74,8 @@ LUA_TEST(SandboxFunctional, SafeLoadOfTextAndNormalPatterns) {
     local replaced = ("a-b-c"):gsub("-", "+")
     local tpl = ("Hi {name}"):gsub("{(%w+)}", {name = "Ann"})
     return f(2) .. g() .. h() .. trimmed .. replaced .. tpl
-  )"), "35rhi therea+b+cHi Ann");
+  )"),
+            "35rhi therea+b+cHi Ann");
 }
 
 LUA_TEST(SandboxFunctional, PrintGoesToTheSinkBounded) {
@@ -85,7 +89,8 @@ LUA_TEST(SandboxFunctional, PrintGoesToTheSinkBounded) {
   };
   TestVm t(std::move(options));
   int marker = 0;
-  RunOutcome outcome = t.run(R"(print("a", 1, nil, true) print(string.rep("x", 100)))", 2s, &marker);
+  RunOutcome outcome =
+      t.run(R"(print("a", 1, nil, true) print(string.rep("x", 100)))", 2s, &marker);
   ASSERT_TRUE(outcome.finished()) << outcome.message;
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "a\t1\tnil\ttrue");
@@ -97,13 +102,13 @@ LUA_TEST(SandboxFunctional, PrintGoesToTheSinkBounded) {
 
 LUA_TEST(SandboxEscape, DangerousGlobalsAreAbsent) {
   TestVm t;
-  for (const char* name : {"ffi", "jit", "debug", "io", "package", "module", "dofile", "loadfile",
-                           "loadstring", "getfenv", "setfenv", "collectgarbage", "gcinfo",
-                           "newproxy", "rawset_original"}) {
+  for (const char* name :
+       {"ffi", "jit", "debug", "io", "package", "module", "dofile", "loadfile", "loadstring",
+        "getfenv", "setfenv", "collectgarbage", "gcinfo", "newproxy", "rawset_original"}) {
     EXPECT_EQ(t.eval(std::string("return type(") + name + ")"), "nil") << name;
   }
-  for (const char* name : {"execute", "exit", "getenv", "remove", "rename", "tmpname",
-                           "setlocale"}) {
+  for (const char* name :
+       {"execute", "exit", "getenv", "remove", "rename", "tmpname", "setlocale"}) {
     EXPECT_EQ(t.eval(std::string("return type(os.") + name + ")"), "nil") << name;
   }
 }
@@ -119,8 +124,7 @@ LUA_TEST(SandboxEscape, CallingRemovedFunctionsErrors) {
   TestVm t;
   for (const char* code : {"getfenv(0).x = 1", "setfenv(1, {})", "collectgarbage('stop')",
                            "os.execute('true')", "os.exit(1)", "os.getenv('HOME')",
-                           "loadstring('return 1')", "dofile('/etc/passwd')",
-                           "newproxy(true)"}) {
+                           "loadstring('return 1')", "dofile('/etc/passwd')", "newproxy(true)"}) {
     EXPECT_EQ(t.run(code).status, RunStatus::Error) << code;
   }
 }
@@ -142,7 +146,8 @@ LUA_TEST(SandboxEscape, LoadRefusesBytecodeStringAndReader) {
     local sent = false
     local f, err = load(function() if sent then return nil end sent = true return "\27LJ\2" end)
     return tostring(f) .. " " .. err
-  )"), "nil attempt to load a binary chunk");
+  )"),
+            "nil attempt to load a binary chunk");
   EXPECT_EQ(t.eval(R"(local f, err = load("\27LJ", "x", "b") return tostring(f))"), "nil");
 }
 
@@ -153,7 +158,8 @@ LUA_TEST(SandboxEscape, LoadedTextSeesAFreshEnvNotTheCallersOrHostGlobals) {
     local f = load("return secret, io, getfenv, require, _G == nil")
     local a, b, c, d, e = f()
     return tostring(a) .. tostring(b) .. tostring(c) .. tostring(d) .. tostring(e)
-  )"), "nilnilnilnilfalse");
+  )"),
+            "nilnilnilnilfalse");
 }
 
 // ---------------------------------------------------------------- escapes: environment
@@ -170,12 +176,12 @@ LUA_TEST(SandboxEscape, SharedTablesAreReadOnly) {
   RunOutcome outcome = t.run("string.upper = function() return 'evil' end");
   EXPECT_EQ(outcome.status, RunStatus::Error);
   EXPECT_NE(outcome.message.find("test:1: attempt to modify read-only table 'string'"),
-            std::string::npos) << outcome.message;
-  for (const char* code : {"rawset(string, 'upper', print)", "table.insert(string, 'x')",
-                           "table.insert(math, 1, 'x')", "table.remove(table)",
-                           "table.move({1}, 1, 1, 1, os)", "math.pi = 3", "os.time = nil",
-                           "coroutine.resume = print", "bit.band = print",
-                           "table.sort = print"}) {
+            std::string::npos)
+      << outcome.message;
+  for (const char* code :
+       {"rawset(string, 'upper', print)", "table.insert(string, 'x')", "table.insert(math, 1, 'x')",
+        "table.remove(table)", "table.move({1}, 1, 1, 1, os)", "math.pi = 3", "os.time = nil",
+        "coroutine.resume = print", "bit.band = print", "table.sort = print"}) {
     EXPECT_EQ(t.run(code).status, RunStatus::Error) << code;
   }
   // Nothing leaked into the next script.
@@ -201,7 +207,8 @@ LUA_TEST(SandboxEscape, GetfenvInsideACoroutineIsUnavailable) {
     local co = coroutine.create(function() return getfenv end)
     local ok, value = coroutine.resume(co)
     return tostring(ok) .. tostring(value)
-  )"), "truenil");
+  )"),
+            "truenil");
 }
 
 }  // namespace

@@ -60,16 +60,22 @@ return app
 class AppRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("botfn_app_runtime_" + std::to_string(std::random_device{}()));
+    dir_ =
+        fs::temp_directory_path() / ("botfn_app_runtime_" + std::to_string(std::random_device{}()));
     fs::create_directories(dir_ / "scripts/apps/t/i18n");
-    fs::copy(fs::path(BOTFN_SOURCE_DIR) / "scripts-lua/lib", dir_ / "scripts/lib", fs::copy_options::recursive);
+    fs::copy(fs::path(BOTFN_SOURCE_DIR) / "scripts-lua/lib", dir_ / "scripts/lib",
+             fs::copy_options::recursive);
     std::ofstream(dir_ / "scripts/apps/t/main.lua") << kApp;
-    std::ofstream(dir_ / "scripts/apps/t/i18n/en.lua") << "return { ask = 'Your name?', hello = 'Hello, {name}!' }";
+    std::ofstream(dir_ / "scripts/apps/t/i18n/en.lua")
+        << "return { ask = 'Your name?', hello = 'Hello, {name}!' }";
     std::ofstream(dir_ / "scripts/apps/t/i18n/ru.lua") << "return { ask = 'Как вас зовут?' }";
-    ASSERT_TRUE(backend_.db().writeSync([](sqlite3* c) { return storage::sqlite::exec(c, "CREATE TABLE people (id INTEGER, name TEXT)"); }));
+    ASSERT_TRUE(backend_.db().writeSync([](sqlite3* c) {
+      return storage::sqlite::exec(c, "CREATE TABLE people (id INTEGER, name TEXT)");
+    }));
     options_.scripts_dir = dir_ / "scripts";
     options_.cpu_budget = std::chrono::milliseconds(100);
-    auto factory = makeExecutorFactory(options_, HostServices{&backend_.store(), nullptr, &metrics_});
+    auto factory =
+        makeExecutorFactory(options_, HostServices{&backend_.store(), nullptr, &metrics_});
     worker_ = std::make_unique<flow::Worker>(0, factory, 8 << 20);
     profile_ = std::make_shared<effects::BotProfile>(
         effects::BotProfile{"demo", "t", "demo_bot", nlohmann::json{{"greeting", "hey"}}, "oops"});
@@ -87,16 +93,21 @@ class AppRuntimeTest : public ::testing::Test {
     in.entry.update_id = in.update.update_id;
     in.conversation = std::move(conv);
     std::promise<effects::RunOutcome> p;
-    worker_->post([&] { worker_->executor().run(std::make_shared<const effects::RunInput>(in), [&](effects::RunOutcome o) { p.set_value(std::move(o)); }); });
+    worker_->post([&] {
+      worker_->executor().run(std::make_shared<const effects::RunInput>(in),
+                              [&](effects::RunOutcome o) { p.set_value(std::move(o)); });
+    });
     return p.get_future().get();
   }
   // Runs twice; both runs must record the same effects.
-  effects::RunOutcome golden(const nlohmann::json& update, storage::Conversation conv = {"", "{}"}) {
+  effects::RunOutcome golden(const nlohmann::json& update,
+                             storage::Conversation conv = {"", "{}"}) {
     auto first = run(update, conv);
     auto second = run(update, conv);
     EXPECT_EQ(first.ok, second.ok);
     EXPECT_EQ(first.effects.outbox.size(), second.effects.outbox.size());
-    for (size_t i = 0; i < std::min(first.effects.outbox.size(), second.effects.outbox.size()); ++i) {
+    for (size_t i = 0; i < std::min(first.effects.outbox.size(), second.effects.outbox.size());
+         ++i) {
       EXPECT_EQ(first.effects.outbox[i].params_json, second.effects.outbox[i].params_json);
     }
     EXPECT_EQ(first.effects.state, second.effects.state);
@@ -104,15 +115,23 @@ class AppRuntimeTest : public ::testing::Test {
     return first;
   }
   static nlohmann::json message(const std::string& text, const std::string& lang = "en") {
-    nlohmann::json m{{"message_id", 10}, {"date", 1}, {"chat", {{"id", 5}, {"type", "private"}}},
-                     {"from", {{"id", 5}, {"is_bot", false}, {"first_name", "A"}, {"language_code", lang}}},
-                     {"text", text}};
+    nlohmann::json m{
+        {"message_id", 10},
+        {"date", 1},
+        {"chat", {{"id", 5}, {"type", "private"}}},
+        {"from", {{"id", 5}, {"is_bot", false}, {"first_name", "A"}, {"language_code", lang}}},
+        {"text", text}};
     if (!text.empty() && text[0] == '/') {
-      m["entities"] = {{{"type", "bot_command"}, {"offset", 0}, {"length", text.find(' ') == std::string::npos ? text.size() : text.find(' ')}}};
+      m["entities"] = {
+          {{"type", "bot_command"},
+           {"offset", 0},
+           {"length", text.find(' ') == std::string::npos ? text.size() : text.find(' ')}}};
     }
     return {{"update_id", 1}, {"message", m}};
   }
-  static nlohmann::json params(const storage::OutboxMessage& m) { return nlohmann::json::parse(m.params_json); }
+  static nlohmann::json params(const storage::OutboxMessage& m) {
+    return nlohmann::json::parse(m.params_json);
+  }
 
   storage::contract::SqliteBackend backend_;
   Metrics& metrics_ = backend_.metrics();
@@ -163,9 +182,16 @@ TEST_F(AppRuntimeTest, CommandForAnotherBotIsNotHandled) {
 
 TEST_F(AppRuntimeTest, ButtonPatternCapturesAnswersAndEdits) {
   nlohmann::json cb{{"update_id", 2},
-                    {"callback_query", {{"id", "4382189322133713"}, {"chat_instance", "-228"}, {"data", "pick:42"},
-                                        {"from", {{"id", 5}, {"is_bot", false}, {"first_name", "A"}}},
-                                        {"message", {{"message_id", 77}, {"date", 1}, {"chat", {{"id", 5}, {"type", "private"}}}, {"text", "menu"}}}}}};
+                    {"callback_query",
+                     {{"id", "4382189322133713"},
+                      {"chat_instance", "-228"},
+                      {"data", "pick:42"},
+                      {"from", {{"id", 5}, {"is_bot", false}, {"first_name", "A"}}},
+                      {"message",
+                       {{"message_id", 77},
+                        {"date", 1},
+                        {"chat", {{"id", 5}, {"type", "private"}}},
+                        {"text", "menu"}}}}}};
   auto out = golden(cb);
   ASSERT_TRUE(out.ok) << out.error.describe();
   EXPECT_TRUE(out.effects.answered_callback);
@@ -174,13 +200,15 @@ TEST_F(AppRuntimeTest, ButtonPatternCapturesAnswersAndEdits) {
   EXPECT_EQ(params(out.effects.outbox[0])["callback_query_id"], "4382189322133713");
   EXPECT_EQ(out.effects.outbox[1].method, "editMessageText");
   EXPECT_EQ(params(out.effects.outbox[1])["message_id"], 77);
-  EXPECT_EQ(params(out.effects.outbox[1])["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "pick:42");
+  EXPECT_EQ(params(out.effects.outbox[1])["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+            "pick:42");
 }
 
 TEST_F(AppRuntimeTest, MessageKindRoute) {
   auto update = message("");
   update["message"].erase("text");
-  update["message"]["photo"] = nlohmann::json::array({{{"file_id", "F"}, {"file_unique_id", "U"}, {"width", 1}, {"height", 1}}});
+  update["message"]["photo"] = nlohmann::json::array(
+      {{{"file_id", "F"}, {"file_unique_id", "U"}, {"width", 1}, {"height", 1}}});
   auto out = golden(update);
   ASSERT_EQ(out.effects.outbox.size(), 1u);
   EXPECT_EQ(params(out.effects.outbox[0])["text"], "photo!");
@@ -195,24 +223,28 @@ TEST_F(AppRuntimeTest, ErrorsCarryFileAndLineAndApplyNothing) {
   auto out = golden(message("/boom"));
   ASSERT_FALSE(out.ok);
   EXPECT_EQ(out.error.code, ErrorCode::LuaRuntime);
-  EXPECT_NE(out.error.detail.find("apps/t/main.lua:23: kaboom"), std::string::npos) << out.error.detail;
+  EXPECT_NE(out.error.detail.find("apps/t/main.lua:23: kaboom"), std::string::npos)
+      << out.error.detail;
   EXPECT_TRUE(out.effects.outbox.empty());
 }
 
 TEST_F(AppRuntimeTest, LimitsAreCheckedWhereTheScriptSeesThem) {
   auto empty = run(message("/empty"));
   ASSERT_FALSE(empty.ok);
-  EXPECT_NE(empty.error.detail.find("ctx:reply: text is empty"), std::string::npos) << empty.error.detail;
+  EXPECT_NE(empty.error.detail.find("ctx:reply: text is empty"), std::string::npos)
+      << empty.error.detail;
   auto data = run(message("/longdata"));
   ASSERT_FALSE(data.ok);
-  EXPECT_NE(data.error.detail.find("must be 1-64 bytes (got 65)"), std::string::npos) << data.error.detail;
+  EXPECT_NE(data.error.detail.find("must be 1-64 bytes (got 65)"), std::string::npos)
+      << data.error.detail;
 }
 
 TEST_F(AppRuntimeTest, StashedCtxIsDeadAfterItsUpdate) {
   ASSERT_TRUE(run(message("/stash")).ok);
   auto out = run(message("/use_stash"));
   ASSERT_FALSE(out.ok);
-  EXPECT_NE(out.error.detail.find("ctx is used after its update finished"), std::string::npos) << out.error.detail;
+  EXPECT_NE(out.error.detail.find("ctx is used after its update finished"), std::string::npos)
+      << out.error.detail;
 }
 
 }  // namespace

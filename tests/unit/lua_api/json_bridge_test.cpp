@@ -4,11 +4,11 @@
 #include "lua/api/json_bridge.hpp"
 
 #include <gtest/gtest.h>
-#include <lua.hpp>
 #include <simdjson.h>
 
 #include <filesystem>
 #include <fstream>
+#include <lua.hpp>
 #include <sstream>
 
 #include "telegram/update_document.hpp"
@@ -17,7 +17,8 @@ namespace botfn::lua {
 namespace {
 
 std::string describe(lua_State* L, int idx) {
-  if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER) return lua_typename(L, lua_type(L, idx));
+  if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER)
+    return lua_typename(L, lua_type(L, idx));
   lua_pushvalue(L, idx);  // lua_tostring converts a number in place: never on a key lua_next uses
   std::string out = lua_tostring(L, -1);
   lua_pop(L, 1);
@@ -55,7 +56,8 @@ bool sameValue(lua_State* L, int a, int b, std::string path, std::string& where)
     ++keys_b;
     lua_pop(L, 1);
   }
-  if (keys_a != keys_b) where = path + ": " + std::to_string(keys_a) + " vs " + std::to_string(keys_b) + " keys";
+  if (keys_a != keys_b)
+    where = path + ": " + std::to_string(keys_a) + " vs " + std::to_string(keys_b) + " keys";
   return keys_a == keys_b;
 }
 
@@ -72,7 +74,8 @@ void expectSameTables(const std::string& text) {
 
 TEST(JsonBridgeTest, SimdjsonAndNlohmannBuildTheSameTablesForEveryCapturedUpdate) {
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     std::ifstream in(e.path());
     std::stringstream ss;
@@ -84,14 +87,15 @@ TEST(JsonBridgeTest, SimdjsonAndNlohmannBuildTheSameTablesForEveryCapturedUpdate
 }
 
 TEST(JsonBridgeTest, EdgeValuesBuildTheSameTables) {
-  for (const char* text : {
-           R"({"a":9007199254740993,"b":-9007199254740993,"c":18446744073709551615,"d":9007199254740992})",
-           R"({"big":123456789012345678901234567890,"f":1.5e300,"neg":-0.0})",
-           R"({"a":null,"b":[1,null,3],"c":{"d":null}})",
-           R"({"a":1,"a":2,"b":{"x":1},"b":null,"c":null,"c":"back"})",
-           R"({"s":"\u00e9\ud83d\ude00\"\\\/\n","":"empty key","t":true,"f":false})",
-           R"([[],{},[[]],{"a":{}}])",
-       }) {
+  for (
+      const char* text : {
+          R"({"a":9007199254740993,"b":-9007199254740993,"c":18446744073709551615,"d":9007199254740992})",
+          R"({"big":123456789012345678901234567890,"f":1.5e300,"neg":-0.0})",
+          R"({"a":null,"b":[1,null,3],"c":{"d":null}})",
+          R"({"a":1,"a":2,"b":{"x":1},"b":null,"c":null,"c":"back"})",
+          R"({"s":"\u00e9\ud83d\ude00\"\\\/\n","":"empty key","t":true,"f":false})",
+          R"([[],{},[[]],{"a":{}}])",
+      }) {
     expectSameTables(text);
   }
 }

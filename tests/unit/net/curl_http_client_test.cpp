@@ -1,7 +1,5 @@
 // The libcurl client against a real local HTTP/1.1 server: keep-alive reuse, transfers beyond
 // max_connections wait their turn (and their timeout counts the wait), abort, size limits.
-#include "net/http_client_curl.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "loopback_listener.hpp"
+#include "net/http_client_curl.hpp"
 
 namespace botfn::net {
 namespace {
@@ -73,23 +72,27 @@ class LocalServer {
       }
       const std::string head = buffer.substr(0, end);
       size_t body = 0;
-      if (auto cl = head.find("Content-Length: "); cl != std::string::npos) body = std::stoul(head.substr(cl + 16));
+      if (auto cl = head.find("Content-Length: "); cl != std::string::npos)
+        body = std::stoul(head.substr(cl + 16));
       while (buffer.size() < end + 4 + body) {
         const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
         if (n <= 0) return;
         buffer.append(chunk, static_cast<size_t>(n));
       }
-      const std::string path = head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
+      const std::string path =
+          head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
       buffer.erase(0, end + 4 + body);
       const int now = ++concurrent_;
-      for (int seen = max_concurrent_.load(); now > seen && !max_concurrent_.compare_exchange_weak(seen, now);) {
+      for (int seen = max_concurrent_.load();
+           now > seen && !max_concurrent_.compare_exchange_weak(seen, now);) {
       }
       std::this_thread::sleep_for(delay_);
       --concurrent_;
       const std::string payload = path == "/big" ? std::string(2 << 20, 'x') : path;
       const std::string status = path == "/500" ? "500 Internal Server Error" : "200 OK";
-      const std::string response = "HTTP/1.1 " + status + "\r\nContent-Length: " +
-                                   std::to_string(payload.size()) + "\r\n\r\n" + payload;
+      const std::string response = "HTTP/1.1 " + status +
+                                   "\r\nContent-Length: " + std::to_string(payload.size()) +
+                                   "\r\n\r\n" + payload;
       if (send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) break;
     }
     close(fd);
@@ -143,13 +146,16 @@ TEST(CurlHttpClientTest, TimeOutCountsTheWaitForAFreeConnection) {
   LocalServer server(1500ms);
   auto client = makeCurlHttpClient(CurlOptions{"test", 1});
   std::promise<Result<HttpResponse>> first, second;
-  client->send(get(server.url("/slow")), [&](Result<HttpResponse> r) { first.set_value(std::move(r)); });
+  client->send(get(server.url("/slow")),
+               [&](Result<HttpResponse> r) { first.set_value(std::move(r)); });
   const auto sent = std::chrono::steady_clock::now();
-  client->send(get(server.url("/queued"), 300ms), [&](Result<HttpResponse> r) { second.set_value(std::move(r)); });
+  client->send(get(server.url("/queued"), 300ms),
+               [&](Result<HttpResponse> r) { second.set_value(std::move(r)); });
   auto queued = second.get_future().get();
   ASSERT_FALSE(queued);
   EXPECT_EQ(queued.error().code, ErrorCode::HttpTimeout);
-  // Failed when its own timeout ran out while it waited, not once the slow one freed the connection.
+  // Failed when its own timeout ran out while it waited, not once the slow one freed the
+  // connection.
   EXPECT_LT(std::chrono::steady_clock::now() - sent, 1000ms);
   auto slow = first.get_future().get();
   ASSERT_TRUE(slow);
@@ -161,7 +167,8 @@ TEST(CurlHttpClientTest, AbortFailsRunningAndWaitingTransfers) {
   auto client = makeCurlHttpClient(CurlOptions{"test", 1});
   std::vector<std::promise<Result<HttpResponse>>> results(3);
   for (auto& p : results) {
-    client->send(get(server.url("/held")), [&p](Result<HttpResponse> r) { p.set_value(std::move(r)); });
+    client->send(get(server.url("/held")),
+                 [&p](Result<HttpResponse> r) { p.set_value(std::move(r)); });
   }
   std::this_thread::sleep_for(200ms);
   client->abortAll();

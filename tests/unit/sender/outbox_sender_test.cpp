@@ -21,7 +21,9 @@ using namespace std::chrono_literals;
 // Answers Bot API calls on its own threads after a random short delay.
 class ScriptedHttp final : public net::HttpClient {
  public:
-  std::function<std::pair<int, std::string>(const nlohmann::json& params, const std::string& method)> answer;
+  std::function<std::pair<int, std::string>(const nlohmann::json& params,
+                                            const std::string& method)>
+      answer;
   std::mutex mutex;
   std::vector<std::pair<std::string, nlohmann::json>> calls;
 
@@ -56,7 +58,8 @@ class OutboxSenderTest : public ::testing::Test {
     store_ = &backend_.store();
     api_ = std::make_unique<telegram::BotApi>(http_, "http://fake", "1:T");
     http_.answer = [this](const nlohmann::json&, const std::string&) {
-      return std::make_pair(200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
+      return std::make_pair(
+          200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
     };
   }
   void TearDown() override {
@@ -77,14 +80,20 @@ class OutboxSenderTest : public ::testing::Test {
     done.get_future().wait();
   }
   static storage::OutboxMessage text(int64_t chat, const std::string& t, std::string handle = "") {
-    return {"b", "c" + std::to_string(chat), chat, "sendMessage",
-            nlohmann::json{{"chat_id", chat}, {"text", t}}.dump(), std::move(handle), ""};
+    return {"b",
+            "c" + std::to_string(chat),
+            chat,
+            "sendMessage",
+            nlohmann::json{{"chat_id", chat}, {"text", t}}.dump(),
+            std::move(handle),
+            ""};
   }
   void start(size_t read_batch = 2000) {
     SenderOptions o;
     o.poll_interval = 5ms;
     o.read_batch = read_batch;
-    sender_ = std::make_unique<OutboxSender>(o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
+    sender_ = std::make_unique<OutboxSender>(
+        o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
     sender_->start();
   }
   // Each of `chats` chats got texts "0", "1", ... "rounds-1": each once, in order.
@@ -122,7 +131,8 @@ class OutboxSenderTest : public ::testing::Test {
 TEST_F(OutboxSenderTest, Issue2_EveryRowIsSentExactlyOnceInLaneOrder) {
   start();
   for (int round = 0; round < 20; ++round) {
-    for (int chat = 1; chat <= 10; ++chat) commit(round * 100 + chat, {text(chat, std::to_string(round))});
+    for (int chat = 1; chat <= 10; ++chat)
+      commit(round * 100 + chat, {text(chat, std::to_string(round))});
   }
   ASSERT_TRUE(waitPendingZero());
   expectEachChatGot(10, 20);
@@ -132,7 +142,10 @@ TEST_F(OutboxSenderTest, RateLimitWaitsAndKeepsTheMessage) {
   std::atomic<int> calls{0};
   http_.answer = [&](const nlohmann::json&, const std::string&) {
     if (calls++ == 0) {
-      return std::make_pair(429, std::string(R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}})"));
+      return std::make_pair(
+          429,
+          std::string(
+              R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}})"));
     }
     return std::make_pair(200, std::string(R"({"ok":true,"result":{"message_id":5}})"));
   };
@@ -150,26 +163,36 @@ TEST_F(OutboxSenderTest, RateLimitWaitsAndKeepsTheMessage) {
 TEST_F(OutboxSenderTest, EditGetsTheMessageIdOfItsHandleAndNotModifiedIsSuccess) {
   http_.answer = [&](const nlohmann::json&, const std::string& method) {
     if (method == "editMessageText") {
-      return std::make_pair(400, std::string(R"({"ok":false,"error_code":400,"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same"})"));
+      return std::make_pair(
+          400,
+          std::string(
+              R"({"ok":false,"error_code":400,"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same"})"));
     }
     return std::make_pair(200, std::string(R"({"ok":true,"result":{"message_id":777}})"));
   };
-  storage::OutboxMessage edit{"b", "c1", 1, "editMessageText", R"({"chat_id":1,"text":"same"})", "", "hX"};
+  storage::OutboxMessage edit{"b", "c1", 1, "editMessageText", R"({"chat_id":1,"text":"same"})",
+                              "",  "hX"};
   commit(1, {text(1, "menu", "hX"), edit});
   start();
   ASSERT_TRUE(waitPendingZero());
   ASSERT_EQ(http_.calls.size(), 2u);
   EXPECT_EQ(http_.calls[1].second["message_id"], 777);
-  EXPECT_EQ(metrics_.counterValue("botfn_sends_total", "bot=\"b\",method=\"editMessageText\",result=\"not_modified\""), 1u);
+  EXPECT_EQ(metrics_.counterValue("botfn_sends_total",
+                                  "bot=\"b\",method=\"editMessageText\",result=\"not_modified\""),
+            1u);
 }
 
 TEST_F(OutboxSenderTest, ALaneWaitingOutA429DoesNotHoldOtherLanes) {
   std::atomic<bool> limited{false};
   http_.answer = [&](const nlohmann::json& p, const std::string&) {
     if (p["chat_id"] == 1 && !limited.exchange(true)) {
-      return std::make_pair(429, std::string(R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 2","parameters":{"retry_after":2}})"));
+      return std::make_pair(
+          429,
+          std::string(
+              R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 2","parameters":{"retry_after":2}})"));
     }
-    return std::make_pair(200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
+    return std::make_pair(
+        200, R"({"ok":true,"result":{"message_id":)" + std::to_string(++next_id_) + "}}");
   };
   commit(1, {text(1, "first"), text(1, "second")});
   start();
@@ -187,7 +210,8 @@ TEST_F(OutboxSenderTest, ALaneWaitingOutA429DoesNotHoldOtherLanes) {
   for (const auto& [method, p] : http_.calls) {
     if (p["chat_id"] == 1) chat1.push_back(p["text"].get<std::string>());
   }
-  EXPECT_EQ(chat1, (std::vector<std::string>{"first", "first", "second"}));  // retried, then in order
+  EXPECT_EQ(chat1,
+            (std::vector<std::string>{"first", "first", "second"}));  // retried, then in order
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms);
 }
 
@@ -200,7 +224,8 @@ TEST_F(OutboxSenderTest, ABacklogReadInPagesAndRowsCommittedMeanwhileGoOutOnceIn
   }
   std::thread more([&] {
     for (int round = 9; round < 30; ++round) {
-      for (int chat = 1; chat <= 3; ++chat) commit(1000 + round * 10 + chat, {text(chat, std::to_string(round))});
+      for (int chat = 1; chat <= 3; ++chat)
+        commit(1000 + round * 10 + chat, {text(chat, std::to_string(round))});
     }
   });
   start(4);
@@ -213,12 +238,14 @@ TEST_F(OutboxSenderTest, CommittedRowsGoOutWithoutWaitingForARead) {
   // The safety-net read runs once a minute here: a committed row must not wait for it.
   SenderOptions o;
   o.poll_interval = std::chrono::minutes(1);
-  sender_ = std::make_unique<OutboxSender>(o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
+  sender_ = std::make_unique<OutboxSender>(
+      o, *store_, [this](const std::string&) { return api_.get(); }, metrics_);
   sender_->start();
   std::this_thread::sleep_for(50ms);  // past the first read of the (empty) backlog
   const auto started = std::chrono::steady_clock::now();
   commit(1, {text(1, "now")});
-  for (int i = 0; i < 200 && !store_->pendingOutbox(10)->empty(); ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 200 && !store_->pendingOutbox(10)->empty(); ++i)
+    std::this_thread::sleep_for(5ms);
   EXPECT_TRUE(store_->pendingOutbox(10)->empty());
   EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
 }

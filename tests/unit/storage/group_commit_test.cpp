@@ -62,13 +62,15 @@ TEST_F(GroupCommitTest, AFailingJobLosesOnlyItsOwnWritesAndTheOthersApplyOnce) {
   holdWriter();
   std::promise<Result<std::vector<PushOutcome>>> pushed_before, pushed_after;
   std::promise<Result<void>> first, failing, last;
-  backend.bus().push({item(1), item(2)}, std::nullopt,
-                     [&](Result<std::vector<PushOutcome>> r) { pushed_before.set_value(std::move(r)); });
+  backend.bus().push({item(1), item(2)}, std::nullopt, [&](Result<std::vector<PushOutcome>> r) {
+    pushed_before.set_value(std::move(r));
+  });
   backend.store().commit(commit(10, false), [&](Result<void> r) { first.set_value(r); });
   backend.store().commit(commit(11, true), [&](Result<void> r) { failing.set_value(r); });
   backend.store().commit(commit(12, false), [&](Result<void> r) { last.set_value(r); });
-  backend.bus().push({item(3), item(1)}, std::nullopt,
-                     [&](Result<std::vector<PushOutcome>> r) { pushed_after.set_value(std::move(r)); });
+  backend.bus().push({item(3), item(1)}, std::nullopt, [&](Result<std::vector<PushOutcome>> r) {
+    pushed_after.set_value(std::move(r));
+  });
   const auto groups_before = backend.metrics().histogram("botfn_commit_batch_size").count();
   release();
 
@@ -119,12 +121,14 @@ TEST_F(GroupCommitTest, AnAppCannotEndTheGroupTransaction) {
     Commit bad = commit(next_id_ + 1, false);
     bad.app_writes.push_back({sql, {}});
     backend.store().commit(bad, [&](Result<void> r) { failing.set_value(r); });
-    backend.store().commit(commit(next_id_ + 2, false), [&](Result<void> r) { after.set_value(r); });
+    backend.store().commit(commit(next_id_ + 2, false),
+                           [&](Result<void> r) { after.set_value(r); });
     release();
     EXPECT_TRUE(get(before)) << sql;
     auto refused = get(failing);
     ASSERT_FALSE(refused) << sql;
-    EXPECT_NE(refused.error().detail.find("not authorized"), std::string::npos) << refused.error().detail;
+    EXPECT_NE(refused.error().detail.find("not authorized"), std::string::npos)
+        << refused.error().detail;
     EXPECT_TRUE(get(after)) << sql;
     EXPECT_TRUE(*backend.store().isProcessed("b", next_id_ + 2)) << sql;
     EXPECT_FALSE(*backend.store().isProcessed("b", next_id_ + 1)) << sql;

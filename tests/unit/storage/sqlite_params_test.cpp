@@ -1,7 +1,7 @@
 // $N → ?N rewriting (SQLite numbers "$N" by first appearance, so it must be rewritten).
-#include "storage/sqlite/sqlite_db.hpp"
-
 #include <gtest/gtest.h>
+
+#include "storage/sqlite/sqlite_db.hpp"
 
 namespace botfn::storage::sqlite {
 namespace {

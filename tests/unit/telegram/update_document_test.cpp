@@ -31,9 +31,11 @@ TEST(UpdateDocumentTest, Errors) {
   const std::string hundred_thousand = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(UpdateDocument::parse(hundred_thousand).error().code, ErrorCode::TooDeep);
   EXPECT_TRUE(UpdateDocument::parse(std::string(64, '[') + std::string(64, ']')));
-  EXPECT_EQ(UpdateDocument::parse(std::string(65, '[') + std::string(65, ']')).error().code, ErrorCode::TooDeep);
+  EXPECT_EQ(UpdateDocument::parse(std::string(65, '[') + std::string(65, ']')).error().code,
+            ErrorCode::TooDeep);
   EXPECT_EQ(UpdateDocument::parse("{\"a\":\"\xff\"}").error().code, ErrorCode::BadJson);
-  const std::string deep = "{\"update_id\":1,\"x\":" + std::string(70, '[') + std::string(70, ']') + "}";
+  const std::string deep =
+      "{\"update_id\":1,\"x\":" + std::string(70, '[') + std::string(70, ']') + "}";
   EXPECT_EQ(UpdateDocument::parse(deep).error().code, ErrorCode::TooDeep);
 }
 
@@ -58,7 +60,9 @@ TEST(UpdateDocumentTest, DuplicateKeysAndTheKindReadAsTheWebhookReadsThem) {
   EXPECT_EQ(u.kind, "message");  // the first payload key in the text
   EXPECT_EQ(u.chat_id, 2);
   EXPECT_EQ(u.text, "b");
-  EXPECT_EQ(parseUpdate(**UpdateDocument::parse(R"({"update_id":18446744073709551615})"), "").update_id, INT64_MAX);
+  EXPECT_EQ(
+      parseUpdate(**UpdateDocument::parse(R"({"update_id":18446744073709551615})"), "").update_id,
+      INT64_MAX);
 }
 
 TEST(UpdateDocumentTest, WrongTypesReadAsAbsent) {

@@ -19,7 +19,8 @@ namespace {
 
 std::vector<std::string> corpus() {
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     std::ifstream in(e.path());
     std::stringstream ss;
@@ -70,29 +71,48 @@ TEST(UpdateEnvelopeTest, AgreesWithTheFullParserOnTheCorpus) {
 
 TEST(UpdateEnvelopeTest, FastAndReferenceReadersAgreeOnHostileBodies) {
   const std::vector<std::string> bodies = {
-      "", "  ", "{}", "[]", "null", "7", "\"x\"", "{\"update_id\":1}",
-      "\xEF\xBB\xBF{\"update_id\":1}",                        // BOM
-      "{\"update_id\":1,\"update_id\":2}",                    // duplicate: the last wins
-      "{\"update_id\":1,\"update_id\":\"2\"}",                // one wrong-typed duplicate
-      "{\"update_id\":-0}", "{\"update_id\":01}", "{\"update_id\":1e3}",
-      "{\"update_id\":9223372036854775807}", "{\"update_id\":9223372036854775808}",
-      "{\"update_id\":18446744073709551616}",                  // beyond 64 bits: legal JSON
+      "",
+      "  ",
+      "{}",
+      "[]",
+      "null",
+      "7",
+      "\"x\"",
+      "{\"update_id\":1}",
+      "\xEF\xBB\xBF{\"update_id\":1}",          // BOM
+      "{\"update_id\":1,\"update_id\":2}",      // duplicate: the last wins
+      "{\"update_id\":1,\"update_id\":\"2\"}",  // one wrong-typed duplicate
+      "{\"update_id\":-0}",
+      "{\"update_id\":01}",
+      "{\"update_id\":1e3}",
+      "{\"update_id\":9223372036854775807}",
+      "{\"update_id\":9223372036854775808}",
+      "{\"update_id\":18446744073709551616}",  // beyond 64 bits: legal JSON
       "{\"update_id\":1,\"x\":123456789012345678901234567890}",
-      "{\"update_id\":1,\"x\":1e400}", "{\"update_id\":1,\"x\":-1e-400}",
-      "{\"update_id\":1,\"x\":\"\xff\"}", "{\"update_id\":1,\"x\":\"\\ud800\"}",
-      "{\"update_id\":1,\"x\":\"\\ud83d\\ude00\"}", "{\"update_id\":1,\"x\":\"\\u0000\"}",
-      "{\"update_id\":1,\"x\":\"tab\there\"}", "{\"update_id\":1,\"\":{\"chat\":{\"id\":4}}}",
+      "{\"update_id\":1,\"x\":1e400}",
+      "{\"update_id\":1,\"x\":-1e-400}",
+      "{\"update_id\":1,\"x\":\"\xff\"}",
+      "{\"update_id\":1,\"x\":\"\\ud800\"}",
+      "{\"update_id\":1,\"x\":\"\\ud83d\\ude00\"}",
+      "{\"update_id\":1,\"x\":\"\\u0000\"}",
+      "{\"update_id\":1,\"x\":\"tab\there\"}",
+      "{\"update_id\":1,\"\":{\"chat\":{\"id\":4}}}",
       "{\"update_id\":1,\"message\":[{\"chat\":{\"id\":4}}]}",
       "{\"update_id\":1,\"message\":{\"chat\":[4]}}",
       "{\"update_id\":1,\"message\":{\"chat\":{\"id\":{\"id\":4}}}}",
-      "{\"update_id\":1,\"message\":{\"chat\":{\"id\":4,\"id\":5}},\"message\":{\"from\":{\"id\":6}}}",
+      "{\"update_id\":1,\"message\":{\"chat\":{\"id\":4,\"id\":5}},\"message\":{\"from\":{\"id\":6}"
+      "}}",
       "{\"update_id\":1,\"message\":{\"chat\":{\"id\":18446744073709551615}}}",
-      "{\"update_id\":1,\"callback_query\":{\"chat\":{\"id\":4},\"message\":{\"chat\":{\"id\":7}}}}",
+      "{\"update_id\":1,\"callback_query\":{\"chat\":{\"id\":4},\"message\":{\"chat\":{\"id\":7}}}"
+      "}",
       "{\"update_id\":1,\"poll_answer\":{\"voter_chat\":{\"id\":-100}}}",
       "{\"update_id\":1,\"poll_answer\":{\"voter_chat\":{\"id\":-100},\"user\":{\"id\":8}}}",
       "{\"update_id\":1,\"x\":{\"user\":{\"id\":3},\"from\":{\"id\":4},\"voter_chat\":{\"id\":5}}}",
       "{\"update_id\":1,\"chat_member\":{\"chat\":{\"id\":-1},\"from\":{\"id\":2}}}",
-      "{\"update_id\":1} x", "{\"update_id\":1}  \n", "{\"update_id\":1,}", "{'update_id':1}",
+      "{\"update_id\":1} x",
+      "{\"update_id\":1}  \n",
+      "{\"update_id\":1,}",
+      "{'update_id':1}",
       "{\"update_id\":1,\"x\":" + std::string(63, '[') + std::string(63, ']') + "}",
       "{\"update_id\":1,\"x\":" + std::string(64, '[') + std::string(64, ']') + "}",
       std::string(100000, '[') + std::string(100000, ']'),
@@ -112,10 +132,18 @@ TEST(UpdateEnvelopeTest, FastAndReferenceReadersAgreeOnMutatedUpdates) {
     for (int k = 0; k < edits && !body.empty(); ++k) {
       const size_t at = rng() % body.size();
       switch (rng() % 4) {
-        case 0: body[at] = alphabet[rng() % alphabet.size()]; break;
-        case 1: body.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-        case 2: body.erase(at, 1); break;
-        case 3: body.resize(at); break;
+        case 0:
+          body[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          body.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 2:
+          body.erase(at, 1);
+          break;
+        case 3:
+          body.resize(at);
+          break;
       }
     }
     expectSameReading(body);
@@ -133,12 +161,14 @@ TEST(UpdateEnvelopeTest, Errors) {
   EXPECT_EQ(parseEnvelope("{\"update_id\":1.5}").error().code, ErrorCode::MissingUpdateId);
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(parseEnvelope(deep).error().code, ErrorCode::TooDeep);
-  const std::string deep_obj = "{\"update_id\":1,\"x\":" + std::string(70, '[') + std::string(70, ']') + "}";
+  const std::string deep_obj =
+      "{\"update_id\":1,\"x\":" + std::string(70, '[') + std::string(70, ']') + "}";
   EXPECT_EQ(parseEnvelope(deep_obj).error().code, ErrorCode::TooDeep);
 }
 
 TEST(UpdateEnvelopeTest, KindAndLane) {
-  auto e = parseEnvelope(R"({"update_id":9,"callback_query":{"id":"1","from":{"id":5},"message":{"message_id":3,"chat":{"id":-100123},"from":{"id":777}}}})");
+  auto e = parseEnvelope(
+      R"({"update_id":9,"callback_query":{"id":"1","from":{"id":5},"message":{"message_id":3,"chat":{"id":-100123},"from":{"id":777}}}})");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->kind, "callback_query");
   EXPECT_EQ(e->lane, "c-100123");

@@ -18,16 +18,20 @@ nlohmann::json load(const std::string& name) {
 }
 
 nlohmann::json textMessage(const std::string& text, int cmd_len = -1) {
-  nlohmann::json m{{"message_id", 7}, {"date", 1}, {"chat", {{"id", 42}, {"type", "private"}}},
-                   {"from", {{"id", 42}, {"is_bot", false}, {"first_name", "A"}, {"language_code", "ru"}}},
-                   {"text", text}};
+  nlohmann::json m{
+      {"message_id", 7},
+      {"date", 1},
+      {"chat", {{"id", 42}, {"type", "private"}}},
+      {"from", {{"id", 42}, {"is_bot", false}, {"first_name", "A"}, {"language_code", "ru"}}},
+      {"text", text}};
   if (cmd_len >= 0) m["entities"] = {{{"type", "bot_command"}, {"offset", 0}, {"length", cmd_len}}};
   return {{"update_id", 1}, {"message", m}};
 }
 
 TEST(UpdateTest, EveryCorpusSampleParsesWithALane) {
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     ++files;
     const auto j = load(e.path().filename().string());
@@ -117,7 +121,8 @@ TEST(UpdateTest, Utf16Offsets) {
 TEST(UpdateTest, EnvelopeErrors) {
   EXPECT_EQ(updateIdOf(nlohmann::json::array()).error().code, ErrorCode::NotAnObject);
   EXPECT_EQ(updateIdOf(nlohmann::json{{"x", 1}}).error().code, ErrorCode::MissingUpdateId);
-  EXPECT_EQ(updateIdOf(nlohmann::json{{"update_id", "5"}}).error().code, ErrorCode::MissingUpdateId);
+  EXPECT_EQ(updateIdOf(nlohmann::json{{"update_id", "5"}}).error().code,
+            ErrorCode::MissingUpdateId);
   EXPECT_EQ(*updateIdOf(nlohmann::json{{"update_id", 5}}), 5);
 }
 
