@@ -30,7 +30,7 @@ done_phase ctest
 if [[ ${BOTFN_SKIP_SANITIZE:-0} != 1 ]]; then
   phase sanitize
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOTFN_SANITIZE=ON -DBOTFN_UNIT_ONLY=ON >/dev/null
-  cmake --build build-asan -j"$jobs" --target botfn_unit_test lua_unit_test botfn_contract_test
+  cmake --build build-asan -j"$jobs" --target botfn_unit_test lua_unit_test botfn_contract_test botfn_regression_test
   (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -L unit -j"$jobs" --timeout 300)
   done_phase sanitize
 fi

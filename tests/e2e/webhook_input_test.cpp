@@ -212,8 +212,8 @@ TEST(WebhookInputTest, EveryCorpusUpdateIsHandledWithoutDeadLetters) {
   Stack s(o);
   int64_t next_id = 5000000;
   int files = 0;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_TEST_DATA_DIR) +
+                                                           "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     auto j = nlohmann::json::parse(readFile(e.path()));
     j["update_id"] = ++next_id;

@@ -74,8 +74,8 @@ void expectSameTables(const std::string& text) {
 
 TEST(JsonBridgeTest, SimdjsonAndNlohmannBuildTheSameTablesForEveryCapturedUpdate) {
   int files = 0;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_TEST_DATA_DIR) +
+                                                           "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     std::ifstream in(e.path());
     std::stringstream ss;

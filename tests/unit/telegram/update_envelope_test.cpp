@@ -19,8 +19,8 @@ namespace {
 
 std::vector<std::string> corpus() {
   std::vector<std::string> out;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_TEST_DATA_DIR) +
+                                                           "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     std::ifstream in(e.path());
     std::stringstream ss;

@@ -11,7 +11,7 @@ namespace botfn::telegram {
 namespace {
 
 nlohmann::json load(const std::string& name) {
-  std::ifstream in(std::string(BOTFN_SHARED_DIR) + "/telegram-updates/" + name);
+  std::ifstream in(std::string(BOTFN_TEST_DATA_DIR) + "/telegram-updates/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
   return nlohmann::json::parse(ss.str());
@@ -30,8 +30,8 @@ nlohmann::json textMessage(const std::string& text, int cmd_len = -1) {
 
 TEST(UpdateTest, EveryCorpusSampleParsesWithALane) {
   int files = 0;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(BOTFN_SHARED_DIR) + "/telegram-updates")) {
+  for (const auto& e : std::filesystem::directory_iterator(std::string(BOTFN_TEST_DATA_DIR) +
+                                                           "/telegram-updates")) {
     if (e.path().extension() != ".json") continue;
     ++files;
     const auto j = load(e.path().filename().string());
