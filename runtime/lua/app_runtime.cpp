@@ -2,6 +2,7 @@
 #include "lua/app_runtime.hpp"
 
 #include <lua.hpp>
+
 #include <map>
 
 #include "core/log.hpp"

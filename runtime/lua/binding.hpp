@@ -4,10 +4,11 @@
 // Implemented in binding.cpp and c_nesting.cpp; modules are published with Vm::registerModule().
 #pragma once
 
+#include <lua.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <lua.hpp>
 #include <optional>
 #include <string_view>
 #include <type_traits>

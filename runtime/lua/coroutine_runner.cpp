@@ -3,8 +3,9 @@
 // Uses budget_hook.cpp and VmContext; called by flow workers, api modules and tests.
 #include "lua/coroutine_runner.hpp"
 
-#include <algorithm>
 #include <lua.hpp>
+
+#include <algorithm>
 #include <utility>
 
 #include "lua/budget_hook.hpp"

@@ -3,9 +3,10 @@
 // counter (require calls back into Lua). Created by the flow app registry; used by tests.
 #include "lua/loader.hpp"
 
+#include <lua.hpp>
+
 #include <fstream>
 #include <iterator>
-#include <lua.hpp>
 #include <utility>
 
 #include "lua/binding.hpp"

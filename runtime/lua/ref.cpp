@@ -3,6 +3,7 @@
 #include "lua/ref.hpp"
 
 #include <lua.hpp>
+
 #include <utility>
 
 #include "lua/vm.hpp"

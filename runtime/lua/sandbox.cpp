@@ -3,12 +3,12 @@
 // Called once by Vm::create(), inside lua_cpcall so any failure is an error, not a panic.
 #include "lua/sandbox.hpp"
 
+#include <lua.hpp>
 #include <sys/random.h>
 
 #include <cstdint>
 #include <cstring>
 #include <exception>
-#include <lua.hpp>
 #include <string_view>
 
 #include "lua/binding.hpp"

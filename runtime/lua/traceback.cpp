@@ -3,6 +3,7 @@
 #include "lua/traceback.hpp"
 
 #include <lua.hpp>
+
 #include <string_view>
 
 #include "lua/vm_context.hpp"

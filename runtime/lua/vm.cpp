@@ -3,12 +3,12 @@
 // Uses lua.hpp, luajit.h and spdlog; created by the flow workers and by tests.
 #include "lua/vm.hpp"
 
+#include <lua.hpp>
 #include <luajit.h>
 #include <spdlog/spdlog.h>
 
 #include <cassert>
 #include <cstdlib>
-#include <lua.hpp>
 
 #include "lua/sandbox.hpp"
 

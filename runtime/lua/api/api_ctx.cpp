@@ -2,9 +2,8 @@
 // go, leave). Methods only record effects; the sender performs them after the commit.
 #include "lua/api/api_ctx.hpp"
 
-#include <simdjson.h>
-
 #include <lua.hpp>
+#include <simdjson.h>
 
 #include "effects/commit_builder.hpp"
 #include "lua/api/json_bridge.hpp"

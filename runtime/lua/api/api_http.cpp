@@ -2,8 +2,9 @@
 // and https only, no redirects, responses up to 1 MiB, timeout 10 s by default (60 s at most).
 // The handler's coroutine is suspended while the request runs on the shared libcurl loop; the
 // worker serves other chats meanwhile. Not part of the commit: a retried update calls again.
-#include <algorithm>
 #include <lua.hpp>
+
+#include <algorithm>
 
 #include "lua/api/modules.hpp"
 #include "lua/api/run_state.hpp"

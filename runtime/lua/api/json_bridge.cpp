@@ -2,10 +2,10 @@
 // script-built tables are capped at the same depth).
 #include "lua/api/json_bridge.hpp"
 
+#include <lua.hpp>
 #include <simdjson.h>
 
 #include <cmath>
-#include <lua.hpp>
 
 #include "lua/binding.hpp"
 

@@ -8,6 +8,7 @@
 #include "lua/api/modules.hpp"
 
 #include <lua.hpp>
+
 #include <stdexcept>
 
 #include "lua/api/api_ctx.hpp"

@@ -4,11 +4,11 @@
 #include "lua/api/json_bridge.hpp"
 
 #include <gtest/gtest.h>
+#include <lua.hpp>
 #include <simdjson.h>
 
 #include <filesystem>
 #include <fstream>
-#include <lua.hpp>
 #include <sstream>
 
 #include "telegram/update_document.hpp"
