@@ -16,6 +16,7 @@ namespace {
 struct CommonFlags {
   std::string config, api_base, token_env, app, db, scripts;
   int port = -1;
+  bool require_tokens = true;
 
   void add(CLI::App* cmd, bool server) {
     cmd->add_option("-c,--config", config, "botfn.toml to load (default: $BOTFN_CONFIG)");
@@ -35,6 +36,7 @@ struct CommonFlags {
     if (!app.empty()) o.app = app;
     if (!db.empty()) o.db_path = db;
     if (!scripts.empty()) o.scripts_dir = scripts;
+    o.require_tokens = require_tokens;
     return o;
   }
 };
@@ -90,11 +92,13 @@ int runCli(int argc, char** argv) {
   chat_cmd->callback([&] { rc = runChat(chat_options); });
 
   CommonFlags migrate_flags;
+  migrate_flags.require_tokens = false;
   auto* migrate_cmd = cli.add_subcommand("migrate", "apply system and app migrations, then exit");
   migrate_flags.add(migrate_cmd, false);
   migrate_cmd->callback([&] { rc = migrate(load(migrate_flags)); });
 
   CommonFlags check_flags;
+  check_flags.require_tokens = false;
   auto* check_cmd = cli.add_subcommand(
       "check", "compile every configured app; non-zero exit with file:line on errors");
   check_flags.add(check_cmd, false);
@@ -116,6 +120,7 @@ int runCli(int argc, char** argv) {
   }
 
   CommonFlags dlq_flags;
+  dlq_flags.require_tokens = false;
   size_t dlq_limit = 50;
   auto* dlq_cmd = cli.add_subcommand("dlq", "inspect dead-lettered updates");
   dlq_cmd->require_subcommand(1);

@@ -71,6 +71,9 @@ struct ConfigOverrides {
   std::optional<std::string> app;        // for the single/first bot
   std::optional<std::string> db_path;
   std::optional<std::string> scripts_dir;
+  // Commands that only read the database or the scripts (check, migrate, dlq) run without a bot
+  // token: an operator inspecting dead letters should not need the secret that sends messages.
+  bool require_tokens = true;
 };
 
 // Loads and validates; throws ConfigError naming the key, its line and what was expected.

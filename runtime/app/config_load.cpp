@@ -171,7 +171,7 @@ void loadBot(Config& c, const std::string& name, const toml::table& table, BotSo
   c.bots[name] = std::move(bot);
 }
 
-void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
+void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources, bool require_tokens) {
   static const std::regex kSecret("^[A-Za-z0-9_-]{1,256}$");
   static const std::regex kName("^[A-Za-z0-9_-]{1,64}$");
   for (auto& [name, bot] : c.bots) {
@@ -190,7 +190,7 @@ void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
       bot.token = readSecretFile("bots." + name + ".token_file", src.token_file);
       bot.token_source = "file " + src.token_file;
     }
-    if (bot.token.empty()) {
+    if (bot.token.empty() && require_tokens) {
       throw ConfigError(
           "config key 'bots." + name + ".token_env': no token for bot '" + name + "' (set " +
           (src.token_env.empty() ? "token_env or token_file" : "$" + src.token_env) + ")");
@@ -279,7 +279,7 @@ Config loadConfig(const ConfigOverrides& overrides) {
     sources[first.name] = BotSources{*overrides.token_env, "", sources[first.name].secret_env,
                                      sources[first.name].secret_file};
   if (overrides.app) first.app = *overrides.app;
-  resolveSecrets(c, sources);
+  resolveSecrets(c, sources, overrides.require_tokens);
   if (c.log_format != "json" && c.log_format != "text") {
     throw ConfigError("config key 'log.format': expected json or text, got '" + c.log_format + "'");
   }

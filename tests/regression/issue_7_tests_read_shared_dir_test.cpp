@@ -1,5 +1,5 @@
 // Issue 7 item 17: a plain clone with nothing beside it failed 10 tests, because they read the
-// captured updates from ../shared. The test data now lives in tests/data/; this keeps it there.
+// captured updates from the shared folder beside it. The test data now lives in tests/data/.
 #include <gtest/gtest.h>
 
 #include <filesystem>
