@@ -9,10 +9,31 @@ root=$PWD
 state=${BOTFN_DEMO_DIR:-$root/data}
 mkdir -p "$state"
 
-bash tools/setup.sh >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"${JOBS:-2}" --target botfn fake_telegram >"$state/build.log" 2>&1 ||
-  { tail -40 "$state/build.log"; exit 1; }
+step() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+
+step "1/3 checking Debian packages (the first run installs them: a few minutes)"
+bash tools/setup.sh
+step "2/3 building botfn and the fake Bot API (the first build takes several minutes; log: $state/build.log)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$state/build.log"
+# cmake prints "[ 42%] Building ..." per file: show the percentage as it moves.
+set +o pipefail
+cmake --build build -j"${JOBS:-2}" --target botfn fake_telegram 2>&1 | tee -a "$state/build.log" |
+  awk -v tty="$([[ -t 1 ]] && echo 1)" '
+    match($0, /^\[ *[0-9]+%\]/) {
+      pct = substr($0, RSTART + 1, RLENGTH - 3) + 0
+      if (pct != last) {
+        if (tty) printf "\r      building: %3d%%", pct; else if (pct >= shown + 10) { printf "      building: %3d%%\n", pct; shown = pct }
+        fflush(); last = pct
+      }
+    }
+    END { if (tty) printf "\n" }'
+status=${PIPESTATUS[0]}
+set -o pipefail
+if ((status != 0)); then
+  tail -40 "$state/build.log"
+  exit 1
+fi
+step "3/3 starting the fake Bot API and botfn"
 export BOT_WEBHOOK_SECRET=${BOT_WEBHOOK_SECRET:-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)}
 
 if [[ -n ${BOT_TOKEN:-} ]]; then

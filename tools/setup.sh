@@ -9,7 +9,7 @@ packages=(
   libpistache-dev libluajit-5.1-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libssl-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev libexpected-dev libsimdjson-dev libjemalloc-dev
-  wrk hey nginx-light python3
+  wrk hey nginx-light python3 clang-format lua-check
 )
 
 missing=()
@@ -18,12 +18,18 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
+  echo "setup: installing ${#missing[@]} Debian packages and their dependencies: ${missing[*]}"
+  echo "setup: this happens once per machine and takes a few minutes"
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  echo "setup: apt-get update"
   "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # One line per package as dpkg sets it up, so a long install visibly moves.
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1 |
+    awk '/^Setting up / { n++; printf "setup: [%d] %s\n", n, $3; fflush() } /^E: / { print; fflush() }'
+  status=${PIPESTATUS[0]}
+  ((status == 0)) || { echo "setup: apt-get install failed ($status)" >&2; exit "$status"; }
 fi
 
 if dpkg-query -W -f='${Status}' libluajit2-5.1-2 2>/dev/null | grep -q 'install ok installed'; then
