@@ -9,15 +9,21 @@
 #  4. the same end-to-end load against the named peer, a grammY bot (bench/peers/grammy), side by side.
 #  5. Lua CPU per update on one idle worker VM (bench/lua_update_bench.cpp), budgets on.
 # Usage: bench/run.sh [--smoke]   (BENCH_SECONDS, default 10; --smoke only checks that it all runs)
+# BENCH_BUILD (default build) and BENCH_SCRIPTS (default scripts-lua) pick the botfn build and the
+# demo scripts to measure, so bench/compare.sh can run an older commit's build beside this one;
+# BENCH_PHASES (default 12345) picks the phases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 secs=${BENCH_SECONDS:-10}
 smoke=0
 [[ ${1:-} == --smoke ]] && smoke=1
-bin=build/botfn
-fake_bin=build/tools/fake_telegram/fake-telegram
-trivial=build/bench/pistache_trivial
+build=${BENCH_BUILD:-build}
+scripts=${BENCH_SCRIPTS:-$root/scripts-lua}
+phases=${BENCH_PHASES:-12345}
+bin=$build/botfn
+fake_bin=$build/tools/fake_telegram/fake-telegram
+trivial=$build/bench/pistache_trivial
 for b in "$bin" "$fake_bin" "$trivial"; do [[ -x $b ]] || { echo "bench: $b is missing; build first" >&2; exit 1; }; done
 command -v wrk >/dev/null && command -v hey >/dev/null && command -v nginx >/dev/null ||
   { echo "bench: needs wrk, hey and nginx (tools/setup.sh installs them)" >&2; exit 1; }
@@ -70,7 +76,7 @@ port = $port
 [storage]
 path = "$tmp/$2.db"
 [lua]
-scripts_dir = "$root/scripts-lua"
+scripts_dir = "$scripts"
 [telegram]
 api_base = "http://127.0.0.1:$fake_port"
 [log]
@@ -88,6 +94,7 @@ TOML
 }
 
 wait_port "$nginx_port"; wait_port "$trivial_port"; wait_port "$fake_port"
+if [[ $phases == *1* ]]; then  # phases 1 and 2 share the ingest server
 read -r ingest_port ingest_pid < <(start_botfn $'[dispatch]\npaused = true' ingest)
 pids+=("$ingest_pid")  # start_botfn ran in a subshell: its pids+= did not reach us
 
@@ -121,6 +128,8 @@ kill "$ingest_pid" 2>/dev/null || true  # its WAL checkpoints must not run durin
 for _ in $(seq 150); do kill -0 "$ingest_pid" 2>/dev/null || break; sleep 0.1; done
 rm -f "$tmp"/ingest.db*
 sync
+fi
+if [[ $phases == *3* ]]; then
 echo
 echo "== 3. end to end: webhook -> queue -> Lua (demo app) -> commit -> sender -> fake Bot API"
 # make the 1000 chats of webhook.lua known to the fake
@@ -148,10 +157,13 @@ awk -v s0="$sent0" -v s1="$sent1" -v t0="$t0" -v t1="$t1" -v d0="${depth0:-0}" -
   if (n > 0) printf "CPU per update: botfn %.1f us, fake %.1f us\n", 1e6 * (b1 - b0) / hz / n, 1e6 * (f1 - f0) / hz / n;
 }'
 curl -s "http://127.0.0.1:$e2e_port/metrics" | awk '/^botfn_lua_cpu_seconds_(sum|count)/ {v[$1]=$2} END { if (v["botfn_lua_cpu_seconds_count"] > 0) printf "Lua CPU per update (budgets on): %.2f us\n", 1e6 * v["botfn_lua_cpu_seconds_sum"] / v["botfn_lua_cpu_seconds_count"] }'
+fi
 echo
 echo "== 4. the same end-to-end load against a grammY bot (bench/peers/grammy) through the same fake"
 peer_dir=bench/peers/grammy
-if (( smoke )) && [[ ! -d $peer_dir/node_modules ]]; then
+if [[ $phases != *4* ]]; then
+  echo "skipped (BENCH_PHASES=$phases)"
+elif (( smoke )) && [[ ! -d $peer_dir/node_modules ]]; then
   echo "skipped in smoke mode (run bench/run.sh to install and measure the peer)"
 elif ! command -v node >/dev/null; then
   echo "skipped: node is not installed"
@@ -179,8 +191,8 @@ else
 fi
 echo
 echo "== 5. Lua cost per update on one worker VM, nothing else running (budgets on)"
-if [[ -x build/bench/lua_update_bench ]]; then
-  build/bench/lua_update_bench "$(( smoke ? 2000 : 20000 ))"
+if [[ $phases == *5* && -x $build/bench/lua_update_bench ]]; then
+  "$build"/bench/lua_update_bench "$(( smoke ? 2000 : 20000 ))"
 fi
 echo "reference (DESIGN figures, this box class): nginx ~100k, trivial Pistache 44-55k, OpenResty+Redis 22-36k, grammY e2e 3.3k-4.2k updates/s"
 if (( smoke )); then echo "bench smoke: ok"; fi
