@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "core/metrics.hpp"
@@ -23,7 +24,9 @@ struct WebhookBot {
   std::atomic<uint64_t>* duplicates = nullptr;
 };
 
-struct FunctionContext {
+// Shared: a function's completion (a webhook answered once its update is durable, on the storage
+// writer's thread) holds it, so it outlives the router and the server that handed it out.
+struct FunctionContext : std::enable_shared_from_this<FunctionContext> {
   std::map<std::string, WebhookBot> bots;
   storage::Bus* bus = nullptr;
   Metrics* metrics = nullptr;

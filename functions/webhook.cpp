@@ -72,11 +72,13 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
                               std::move(envelope->kind), std::move(request.body)};
   std::vector<storage::InboundUpdate> batch;
   batch.push_back(std::move(item));
-  const FunctionContext* c = &ctx;
+  // The completion runs on the storage writer, possibly after the server stopped: it holds the
+  // context it uses.
+  std::shared_ptr<const FunctionContext> c = ctx.shared_from_this();
   const auto started = std::chrono::steady_clock::now();
   ctx.bus->push(
       std::move(batch), std::nullopt,
-      [c, bot_name, responder, id = update_id,
+      [c = std::move(c), bot_name, responder, id = update_id,
        started](Result<std::vector<storage::PushOutcome>> r) {
         c->durable_latency->observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

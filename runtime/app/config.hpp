@@ -35,8 +35,10 @@ struct Config {
   int64_t max_body_bytes = 1 << 20;
   int header_timeout_s = 10;
   int body_timeout_s = 10;
+  int server_max_connections = 512;
   std::string storage_path = "data/botfn.db";
   int64_t storage_max_page_count = 0;
+  int storage_busy_timeout_ms = 5000;
   int64_t ingest_max_backlog = 10000;
   int64_t ingest_dedupe_window_s = 3 * 24 * 3600;
   std::string scripts_dir = "scripts-lua";
@@ -46,6 +48,8 @@ struct Config {
   int lua_update_deadline_s = 30;
   bool dispatch_paused = false;
   std::vector<int64_t> retry_delays_ms{1000, 5000, 25000};
+  int storage_retry_min_ms = 500;
+  int storage_retry_max_ms = 30000;
   bool sender_paused = false;
   int sender_max_attempts = 5;
   std::string api_base = "https://api.telegram.org";

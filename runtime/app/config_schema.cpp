@@ -57,11 +57,19 @@ const std::vector<GlobalKey>& globalKeys() {
               "Seconds allowed to receive request headers.", 1, 600),
       INT_KEY("server.body_timeout_s", body_timeout_s, 10,
               "Seconds allowed to receive a request body.", 1, 600),
+      INT_KEY("server.max_connections", server_max_connections, 512,
+              "Open HTTP connections at most; more are answered 503 and closed, so file "
+              "descriptors cannot run out.",
+              1, 1000000),
       STR_KEY("storage.path", storage_path, "data/botfn.db",
               "SQLite database file of the embedded backend."),
       INT_KEY("storage.max_page_count", storage_max_page_count, 0,
               "Test-only: caps the SQLite file (pages) to provoke a full disk; 0 = no cap.", 0,
               INT64_MAX),
+      INT_KEY("storage.busy_timeout_ms", storage_busy_timeout_ms, 5000,
+              "How long a write waits for a lock held by another process before it fails as a "
+              "storage fault.",
+              1, 600000),
       INT_KEY("ingest.max_backlog", ingest_max_backlog, 10000,
               "Writes waiting for the disk above which webhooks answer 503 with Retry-After.", 1,
               10000000),
@@ -77,12 +85,22 @@ const std::vector<GlobalKey>& globalKeys() {
       INT_KEY("lua.update_deadline_s", lua_update_deadline_s, 30,
               "Wall-clock bound for one update, suspended I/O included.", 1, 3600),
       GlobalKey{"dispatch.retry_delays_ms", KeyType::StringList, "[1000, 5000, 25000]",
-                "Delays before re-running a failed handler (its lane waits); after the last one "
-                "the update is dead-lettered.",
+                "Delays before re-running a handler that failed with a transient error (its lane "
+                "waits); after the last one the update is dead-lettered. The retry class of the "
+                "error code decides (docs/error-codes.md): a script that does not compile or "
+                "breaks the sandbox is dead-lettered at once, a CPU or memory budget kill runs "
+                "once more, a storage fault waits (dispatch.storage_retry_min_ms).",
                 [](Config& c, const ConfigValue& v) {
                   c.retry_delays_ms.clear();
                   for (const auto& s : v.list) c.retry_delays_ms.push_back(std::stoll(s));
                 }},
+      INT_KEY("dispatch.storage_retry_min_ms", storage_retry_min_ms, 500,
+              "First wait of an update whose commit failed because of the storage (full, locked, "
+              "I/O); doubles per fault up to dispatch.storage_retry_max_ms. Such waits do not "
+              "count as retries and never dead-letter the update.",
+              1, 3600000),
+      INT_KEY("dispatch.storage_retry_max_ms", storage_retry_max_ms, 30000,
+              "Longest wait of an update for the storage.", 1, 3600000),
       BOOL_KEY("dispatch.paused", dispatch_paused, false,
                "Test-only: lease no updates (crash tests)."),
       BOOL_KEY("sender.paused", sender_paused, false,

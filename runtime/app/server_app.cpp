@@ -48,8 +48,9 @@ struct Storage {
 
 Storage openStorage(const Config& c, Metrics& metrics) {
   Storage s;
-  s.db = std::make_unique<storage::sqlite::SqliteDb>(
-      storage::sqlite::SqliteOptions{c.storage_path, c.storage_max_page_count, 4}, metrics);
+  storage::sqlite::SqliteOptions options{c.storage_path, c.storage_max_page_count, 4};
+  options.busy_timeout_ms = c.storage_busy_timeout_ms;
+  s.db = std::make_unique<storage::sqlite::SqliteDb>(options, metrics);
   if (auto r = storage::sqlite::applySystemSchema(*s.db); !r) {
     throw std::runtime_error("system schema: " + r.error().describe());
   }
@@ -136,6 +137,8 @@ int serve(const Config& c, const ServeOptions& options) {
   dispatch_options.paused = c.dispatch_paused;
   dispatch_options.retry_delays.clear();
   for (auto ms : c.retry_delays_ms) dispatch_options.retry_delays.emplace_back(ms);
+  dispatch_options.storage_retry_min = std::chrono::milliseconds(c.storage_retry_min_ms);
+  dispatch_options.storage_retry_max = std::chrono::milliseconds(c.storage_retry_max_ms);
   flow::Dispatcher dispatcher(
       dispatch_options, *st.bus, *st.store, factory,
       [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
@@ -173,8 +176,11 @@ int serve(const Config& c, const ServeOptions& options) {
   fc->shutting_down = &shutting_down;
   fc->max_backlog = static_cast<size_t>(c.ingest_max_backlog);
   auto* bus = st.bus.get();
+  auto* db = st.db.get();
   const size_t max_backlog = fc->max_backlog;
-  fc->readiness = [bus, max_backlog]() -> std::string {
+  fc->readiness = [bus, db, max_backlog]() -> std::string {
+    // Updates wait while the storage fails (full, locked, I/O): not ready until a write commits.
+    if (auto fault = db->currentFault()) return "storage failing: " + fault->describe();
     return bus->writeBacklog() >= max_backlog ? "storage backlog is full" : "";
   };
   auto router = std::make_shared<ingress::Router>();
@@ -186,6 +192,7 @@ int serve(const Config& c, const ServeOptions& options) {
   server_options.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
   server_options.header_timeout = std::chrono::seconds(c.header_timeout_s);
   server_options.body_timeout = std::chrono::seconds(c.body_timeout_s);
+  server_options.max_connections = static_cast<size_t>(c.server_max_connections);
   auto server = std::make_unique<ingress::HttpServer>(server_options, router, metrics);
   server->start();
   if (options.port_file) {
@@ -224,10 +231,9 @@ int serve(const Config& c, const ServeOptions& options) {
   const bool sent = sender.stop(deadline);
   if (!drained || !sent) {
     log->warn("shutdown grace ended with work in flight; it stays queued for the next start");
-  }
-  if (!drained) {
-    // A worker still holds a run: tearing the pipeline down under it is not safe, and every
-    // update is durable, so leave at once.
+    // A worker still holds a run, or a Bot API call is in flight: its completion would run on a
+    // sender, dispatcher or store torn down under it. Every update and outbox row is durable (an
+    // unrecorded send goes out again after the restart), so leave at once.
     spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
     _exit(0);
   }

@@ -14,7 +14,12 @@ enum class ErrorCode : int {
 #undef BOTFN_ERROR
 };
 
-enum class RetryClass { None, Transient, Fatal };
+// What retrying can achieve for a code (errors.def says what each class means; the dispatcher's
+// policy is flow/retry_policy.cpp).
+enum class RetryClass { None, Once, Transient, Storage, Fatal };
+std::string_view retryClassName(RetryClass retry);
+// What the dispatcher does with an update whose handler failed with a code of this class.
+std::string_view retryClassMeaning(RetryClass retry);
 
 struct ErrorInfo {
   ErrorCode code;
@@ -34,6 +39,8 @@ struct Error {
 
   int httpStatus() const { return errorInfo(code).http_status; }
   RetryClass retryClass() const { return errorInfo(code).retry; }
+  // The storage failed (full, locked, I/O), not the work that was being stored.
+  bool isStorageFault() const { return retryClass() == RetryClass::Storage; }
   std::string_view name() const { return errorInfo(code).name; }
   // "Name: detail" (or the table message when there is no detail).
   std::string describe() const;

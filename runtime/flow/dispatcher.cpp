@@ -1,4 +1,5 @@
-// Lane bookkeeping, run scheduling, retry and dead-letter policy.
+// Lane bookkeeping, run scheduling, and the outcome of each run: commit, retry per the error's
+// retry class, wait for the storage, or dead-letter.
 #include "flow/dispatcher.hpp"
 
 #include "core/log.hpp"
@@ -11,20 +12,46 @@ struct Dispatcher::Job {
   std::string lane_key;
   storage::QueueEntry entry;
   Worker* worker = nullptr;
-  int attempt = 1;
+  int attempt = 1;        // runs of the handler so far; storage waits are not runs
+  int storage_waits = 0;  // storage faults in a row: sets the backoff
+  bool prepared = false;  // input holds the parsed update
+  bool loaded = false;    // input holds the conversation: a retry may go straight to runJob
+  // The current worker step delivered its outcome (worker thread only): an exception thrown after
+  // that must not fail the update a second time.
+  bool settled = false;
   std::shared_ptr<effects::RunInput> input = std::make_shared<effects::RunInput>();
+  // A commit made without a run (a dead letter, an unroutable update), kept to commit it again
+  // when it fails.
+  std::shared_ptr<storage::Commit> retained;
+  const char* retained_outcome = "";
 };
+
+namespace {
+std::string updateLabels(const std::string& bot, const char* outcome) {
+  return "bot=\"" + bot + "\",outcome=\"" + outcome + "\"";
+}
+}  // namespace
 
 Dispatcher::Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
                        effects::ExecutorFactory factory, BotLookup bots, Metrics& metrics)
     : options_(std::move(options)),
+      retry_{options_.retry_delays, options_.storage_retry_min, options_.storage_retry_max},
       bus_(bus),
       store_(store),
       factory_(std::move(factory)),
       bots_(std::move(bots)),
       metrics_(metrics) {}
 
-Dispatcher::~Dispatcher() { stop(std::chrono::steady_clock::now()); }
+Dispatcher::~Dispatcher() {
+  if (stop(std::chrono::steady_clock::now())) return;
+  // Runs still in flight call back into this object: wait for them (each ends within its
+  // deadline), or a completion would run on a destroyed dispatcher.
+  {
+    std::unique_lock lock(mutex_);
+    idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  }
+  workers_.clear();
+}
 
 void Dispatcher::start() {
   for (int i = 0; i < options_.workers; ++i) {
@@ -41,7 +68,9 @@ bool Dispatcher::stop(std::chrono::steady_clock::time_point deadline) {
   stopping_ = true;
   bus_.wakeAll();
   if (lease_thread_.joinable()) lease_thread_.join();
-  timers_.clear();
+  // An update waiting in backoff (a retry, the storage) ends now and stays queued: its timer must
+  // not hold the drain until the deadline.
+  timers_.close();
   bool drained;
   {
     std::unique_lock lock(mutex_);
@@ -100,52 +129,94 @@ void Dispatcher::scheduleLane(const std::string& key) {
   Worker& worker = pickWorker();
   job->worker = &worker;
   worker.load++;
-  worker.post([this, job] { startJob(job); });
+  post(job, &Dispatcher::startJob);
+}
+
+void Dispatcher::post(const std::shared_ptr<Job>& job, Step step) {
+  job->worker->post([this, job, step] {
+    job->settled = false;
+    try {
+      (this->*step)(job);
+      return;
+    } catch (const std::exception& e) {
+      if (job->settled) {
+        log::get("flow")->error("update {}: worker task threw after its outcome: {}",
+                                job->entry.update_id, e.what());
+        return;
+      }
+      // A reader connection that cannot open, a VM that cannot be built: the update fails like
+      // any run, so its lane moves on instead of staying busy forever.
+      log::get("flow")->error("update {}: worker task threw: {}", job->entry.update_id, e.what());
+      onOutcome(job, effects::RunOutcome{false, {}, Error{ErrorCode::Internal, e.what()}, ""});
+    }
+  });
+}
+
+void Dispatcher::after(const std::shared_ptr<Job>& job, std::chrono::milliseconds delay,
+                       Step step) {
+  timers_.after(
+      delay, [this, job, step] { post(job, step); },
+      [this, job] { finishJob(job); });  // stop(): the entry stays queued for the next start
 }
 
 void Dispatcher::startJob(std::shared_ptr<Job> job) {
   const auto& e = job->entry;
   log::TraceScope trace(std::to_string(e.update_id));
+  // What a dead letter needs, set first: any step below may fail the update.
   auto bot = bots_(e.bot);
-  if (e.redelivered && store_.isProcessed(e.bot, e.update_id).value_or(false)) {
-    // A redelivery after a crash between commit and ack: effects are already applied.
-    metrics_.counter("botfn_updates_total", "bot=\"" + e.bot + "\",outcome=\"redelivered\"")++;
-    bus_.ack(e.id, nullptr);
-    return finishJob(job);
+  job->input->entry = e;
+  job->input->bot =
+      bot ? bot : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
+  job->input->update.lane = e.lane;
+  job->input->update.kind = e.kind;
+  if (e.redelivered) {
+    auto processed = store_.isProcessed(e.bot, e.update_id);
+    if (processed && *processed) {
+      // A redelivery after a crash between commit and ack: effects are already applied.
+      job->settled = true;
+      return ackAndFinish(job, "redelivered");
+    }
+    // Unknown: run it; the commit applies nothing when the marker turns out to exist.
+    if (!processed)
+      log::get("flow")->warn("marker of update {} not read: {}", e.update_id,
+                             processed.error().describe());
   }
   auto doc = telegram::UpdateDocument::parse(e.body);
   if (!doc || !bot) {
     log::get("flow")->error("update {} of bot '{}' cannot run: {}", e.update_id, e.bot,
                             !bot ? "bot is not configured" : doc.error().describe());
-    effects::RunInput input;
-    input.bot =
-        bot ? bot
-            : std::make_shared<effects::BotProfile>(effects::BotProfile{e.bot, "", "", {}, ""});
-    input.entry = e;
-    *job->input = std::move(input);
+    job->settled = true;
     return commitAndFinish(job, effects::buildSkipCommit(*job->input), "unroutable");
   }
-  job->input->bot = bot;
-  job->input->entry = e;
   job->input->update = telegram::parseUpdate(**doc, bot->username);
   job->input->update_doc = std::move(*doc);
-  auto conversation =
-      store_.loadConversation(effects::conversationKeyOf(bot->name, job->input->update));
+  job->prepared = true;
+  loadAndRun(job);
+}
+
+void Dispatcher::loadAndRun(std::shared_ptr<Job> job) {
+  if (!job->prepared) return startJob(job);
+  job->loaded = false;
+  auto conversation = store_.loadConversation(
+      effects::conversationKeyOf(job->input->bot->name, job->input->update));
   if (!conversation) {
     log::get("flow")->error("conversation not loaded: {}", conversation.error().describe());
     return onOutcome(job, effects::RunOutcome{false, {}, conversation.error(), ""});
   }
   job->input->conversation = std::move(*conversation);
+  job->loaded = true;
   runJob(job);
 }
 
 void Dispatcher::runJob(std::shared_ptr<Job> job) {
+  if (!job->loaded) return loadAndRun(job);
   job->input->attempt = job->attempt;
   job->worker->executor().run(
       job->input, [this, job](effects::RunOutcome outcome) { onOutcome(job, std::move(outcome)); });
 }
 
 void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome) {
+  job->settled = true;
   log::TraceScope trace(std::to_string(job->entry.update_id));
   const std::string& bot = job->entry.bot;
   if (outcome.ok) {
@@ -159,57 +230,81 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
   }
   metrics_.counter("botfn_update_failures_total",
                    "bot=\"" + bot + "\",code=\"" + std::string(outcome.error.name()) + "\"")++;
-  const auto retries = options_.retry_delays.size();
-  if (static_cast<size_t>(job->attempt) <= retries && !stopping_) {
-    const auto delay = options_.retry_delays[static_cast<size_t>(job->attempt) - 1];
-    log::get("flow")->warn("update {} failed (attempt {}), retrying in {} ms: {}",
-                           job->entry.update_id, job->attempt, delay.count(),
-                           outcome.error.describe());
-    ++job->attempt;
-    timers_.after(delay, [this, job] { job->worker->post([this, job] { runJob(job); }); });
-    return;
-  }
   if (stopping_) return finishJob(job);  // stays queued: redelivered after the restart
-  log::get("flow")->error("update {} dead-lettered after {} attempts: {}", job->entry.update_id,
-                          job->attempt, outcome.error.describe());
-  commitAndFinish(
-      job,
-      effects::buildDeadLetterCommit(*job->input, outcome.error, outcome.traceback, job->attempt),
-      "dead_letter");
+  const auto decision = decideRetry(outcome.error, job->attempt, job->storage_waits, retry_);
+  switch (decision.action) {
+    case RetryAction::WaitForStorage:
+      ++job->storage_waits;
+      metrics_.counter("botfn_update_storage_waits_total", "bot=\"" + bot + "\"")++;
+      log::get("flow")->warn("update {} waits {} ms for the storage: {}", job->entry.update_id,
+                             decision.delay.count(), outcome.error.describe());
+      return after(job, decision.delay, &Dispatcher::loadAndRun);
+    case RetryAction::RunAgain:
+      job->storage_waits = 0;
+      log::get("flow")->warn("update {} failed (run {}), running again in {} ms: {}",
+                             job->entry.update_id, job->attempt, decision.delay.count(),
+                             outcome.error.describe());
+      ++job->attempt;
+      return after(job, decision.delay, &Dispatcher::runJob);
+    case RetryAction::DeadLetter:
+      log::get("flow")->error("update {} dead-lettered after {} run(s) (retry class {}): {}",
+                              job->entry.update_id, job->attempt,
+                              retryClassName(outcome.error.retryClass()), outcome.error.describe());
+      return commitAndFinish(job,
+                             effects::buildDeadLetterCommit(*job->input, outcome.error,
+                                                            outcome.traceback, job->attempt),
+                             "dead_letter");
+  }
 }
 
 void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commit,
                                  const char* outcome) {
-  const std::string labels =
-      "bot=\"" + job->entry.bot + "\",outcome=\"" + std::string(outcome) + "\"";
-  const bool dead_letter = commit.dead_letter.has_value();
-  auto retained = dead_letter ? std::make_shared<storage::Commit>(commit) : nullptr;
-  store_.commit(std::move(commit), [this, job, labels, retained](Result<void> r) {
-    if (!r) {
-      log::get("flow")->error("commit of update {} failed: {}", job->entry.update_id,
-                              r.error().describe());
-      if (retained) {
-        // The dead letter itself did not commit (disk full): keep the lane and try again later.
-        if (stopping_) return finishJob(job);
-        timers_.after(options_.retry_delays.empty() ? std::chrono::milliseconds(1000)
-                                                    : options_.retry_delays.back(),
-                      [this, job, retained] { commitAndFinish(job, *retained, "dead_letter"); });
-        return;
-      }
-      // Nothing was applied (disk full, a failing app write): treat it as a failed run.
+  // A run's commit that fails is a failed run (the handler runs again); a commit made without a
+  // run is kept and committed again.
+  const bool from_run = !commit.dead_letter && job->prepared;
+  if (!from_run) {
+    job->retained = std::make_shared<storage::Commit>(commit);
+    job->retained_outcome = outcome;
+  }
+  store_.commit(std::move(commit), [this, job, outcome, from_run](Result<void> r) {
+    if (r) return ackAndFinish(job, outcome);
+    if (r.error().code == ErrorCode::AlreadyProcessed) {
+      // The marker exists (a redelivery whose marker read failed): nothing was applied again.
+      return ackAndFinish(job, "redelivered");
+    }
+    log::get("flow")->error("commit of update {} failed: {}", job->entry.update_id,
+                            r.error().describe());
+    if (from_run) {
+      // Nothing was applied: a failed run, handled by its error's retry class (a storage fault
+      // waits for the storage; an app statement that broke a constraint is retried).
       job->worker->post([this, job, error = r.error()] {
         onOutcome(job, effects::RunOutcome{false, {}, error, ""});
       });
       return;
     }
-    metrics_.counter("botfn_updates_total", labels)++;
-    {
-      log::TraceScope trace(std::to_string(job->entry.update_id));
-      log::get("flow")->debug("update {} committed ({})", job->entry.update_id, labels);
-    }
-    bus_.ack(job->entry.id, nullptr);
-    finishJob(job);
+    if (stopping_) return finishJob(job);
+    // The storage refused the dead letter itself: keep the lane and commit it again later.
+    const auto delay = r.error().isStorageFault()
+                           ? decideRetry(r.error(), job->attempt, job->storage_waits, retry_).delay
+                           : retry_.storage_max;
+    ++job->storage_waits;
+    after(job, delay, &Dispatcher::recommit);
   });
+}
+
+void Dispatcher::recommit(std::shared_ptr<Job> job) {
+  job->settled = true;  // a throw from here on must not turn the dead letter into a run
+  commitAndFinish(job, *job->retained, job->retained_outcome);
+}
+
+void Dispatcher::ackAndFinish(const std::shared_ptr<Job>& job, const std::string& outcome) {
+  metrics_.counter("botfn_updates_total", updateLabels(job->entry.bot, outcome.c_str()))++;
+  {
+    log::TraceScope trace(std::to_string(job->entry.update_id));
+    log::get("flow")->debug("update {} committed ({})", job->entry.update_id, outcome);
+  }
+  bus_.ack(job->entry.id, nullptr);
+  finishJob(job);
 }
 
 void Dispatcher::finishJob(const std::shared_ptr<Job>& job) {

@@ -1,7 +1,8 @@
 // The dispatcher: leases queued updates, keeps one update in flight per ordering lane (chat, else
-// user, else bot), spreads lanes over the workers, and turns each run's outcome into its commit —
-// retrying a failed handler after 1, 5, 25 s while its lane waits, then dead-lettering it.
-// A queue entry is acked only after its update's commit.
+// user, else bot), spreads lanes over the workers, and turns each run's outcome into its commit.
+// A failed run follows the retry class of its error code (flow/retry_policy.hpp, from errors.def):
+// run again while its lane waits, wait for the storage, or dead-letter. A queue entry is acked only
+// after its update's commit. Uses storage/ and effects/; built by app/server_app.cpp.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,7 @@
 
 #include "core/metrics.hpp"
 #include "effects/run.hpp"
+#include "flow/retry_policy.hpp"
 #include "flow/timer_queue.hpp"
 #include "flow/worker.hpp"
 #include "storage/bus.hpp"
@@ -28,6 +30,9 @@ struct DispatcherOptions {
   std::vector<std::chrono::milliseconds> retry_delays{
       std::chrono::seconds(1), std::chrono::seconds(5), std::chrono::seconds(25)};
   bool paused = false;  // test-only: lease nothing until unpaused
+  // Backoff of an update whose commit failed because of the storage: doubles up to the max.
+  std::chrono::milliseconds storage_retry_min{500};
+  std::chrono::milliseconds storage_retry_max{30000};
 };
 
 using BotLookup = std::function<std::shared_ptr<const effects::BotProfile>(const std::string&)>;
@@ -36,11 +41,13 @@ class Dispatcher {
  public:
   Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
              effects::ExecutorFactory factory, BotLookup bots, Metrics& metrics);
+  // Waits for every run in flight: their completions use this object.
   ~Dispatcher();
 
   void start();
-  // Stops leasing, lets in-flight runs finish until deadline; queued entries stay durable.
-  // Returns true when everything in flight finished.
+  // Stops leasing and ends the waits of updates in backoff at once (they stay queued); lets runs
+  // in flight finish until deadline. Queued entries stay durable. Returns true when nothing is in
+  // flight any more.
   bool stop(std::chrono::steady_clock::time_point deadline);
   size_t inFlight() const;
 
@@ -50,18 +57,26 @@ class Dispatcher {
     bool running = false;
   };
   struct Job;
+  using Step = void (Dispatcher::*)(std::shared_ptr<Job>);
 
   void leaseLoop();
   void accept(storage::QueueEntry entry);
   void scheduleLane(const std::string& key);
+  // Runs step on the job's worker; an exception fails the update through onOutcome.
+  void post(const std::shared_ptr<Job>& job, Step step);
+  void after(const std::shared_ptr<Job>& job, std::chrono::milliseconds delay, Step step);
   void startJob(std::shared_ptr<Job> job);
+  void loadAndRun(std::shared_ptr<Job> job);
   void runJob(std::shared_ptr<Job> job);
   void onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome);
   void commitAndFinish(std::shared_ptr<Job> job, storage::Commit commit, const char* outcome);
+  void recommit(std::shared_ptr<Job> job);
+  void ackAndFinish(const std::shared_ptr<Job>& job, const std::string& outcome);
   void finishJob(const std::shared_ptr<Job>& job);
   Worker& pickWorker();
 
   DispatcherOptions options_;
+  RetryOptions retry_;
   storage::Bus& bus_;
   storage::Store& store_;
   effects::ExecutorFactory factory_;

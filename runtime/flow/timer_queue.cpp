@@ -1,31 +1,49 @@
-// TimerQueue loop.
+// TimerQueue loop and cancellation.
 #include "flow/timer_queue.hpp"
+
+#include <vector>
 
 namespace botfn::flow {
 
 TimerQueue::TimerQueue() : thread_([this] { loop(); }) {}
 
 TimerQueue::~TimerQueue() {
+  close();
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
-    due_.clear();
   }
   cv_.notify_all();
   thread_.join();
 }
 
-void TimerQueue::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+void TimerQueue::after(std::chrono::milliseconds delay, std::function<void()> fire,
+                       std::function<void()> cancel) {
   {
     std::lock_guard lock(mutex_);
-    due_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
+    if (!closed_) {
+      due_.emplace(std::chrono::steady_clock::now() + delay,
+                   Timer{std::move(fire), std::move(cancel)});
+      cv_.notify_all();
+      return;
+    }
   }
-  cv_.notify_all();
+  if (cancel) cancel();
 }
 
-void TimerQueue::clear() {
-  std::lock_guard lock(mutex_);
-  due_.clear();
+void TimerQueue::close() {
+  std::vector<std::function<void()>> cancels;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    for (auto& [at, timer] : due_) cancels.push_back(std::move(timer.cancel));
+    due_.clear();
+  }
+  cv_.notify_all();
+  // Outside the lock: a cancel callback may schedule (and so cancel) another timer.
+  for (auto& cancel : cancels) {
+    if (cancel) cancel();
+  }
 }
 
 void TimerQueue::loop() {
@@ -40,10 +58,10 @@ void TimerQueue::loop() {
       cv_.wait_until(lock, first->first);
       continue;
     }
-    auto fn = std::move(first->second);
+    auto fire = std::move(first->second.fire);
     due_.erase(first);
     lock.unlock();
-    fn();
+    if (fire) fire();
     lock.lock();
   }
 }

@@ -40,8 +40,21 @@ void Worker::post(std::function<void()> task) {
   cv_.notify_all();
 }
 
+effects::Executor& Worker::executor() {
+  if (!executor_) {
+    executor_ = factory_([this](std::function<void()> task) { post(std::move(task)); });
+    if (!executor_) throw std::runtime_error("the executor factory built nothing");
+  }
+  return *executor_;
+}
+
 void Worker::loop() {
-  executor_ = factory_([this](std::function<void()> task) { post(std::move(task)); });
+  try {
+    executor();
+  } catch (const std::exception& e) {
+    // Not fatal: each task that needs the executor tries again, and fails its update if it must.
+    log::get("flow")->error("worker {}: executor not built: {}", index_, e.what());
+  }
   {
     std::lock_guard lock(mutex_);
     ready_ = true;

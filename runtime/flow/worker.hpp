@@ -22,7 +22,9 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void post(std::function<void()> task);
-  effects::Executor& executor() { return *executor_; }  // only on the worker thread
+  // Only on the worker thread. Built again when building it failed before (a VM that cannot be
+  // built now may be built later); throws when it still cannot be built.
+  effects::Executor& executor();
   // Runs in progress on this worker (for least-loaded placement); updated by the dispatcher.
   std::atomic<int> load{0};
   int index() const { return index_; }

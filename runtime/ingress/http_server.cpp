@@ -5,12 +5,15 @@
 //   explicitly unless the client asked to close;
 // - after its own 413 it keeps parsing the rest of the oversized body as new requests, so bodies
 //   are measured before Pistache sees them and an oversized request gets one 413 and a closed
-//   socket.
+//   socket;
+// - it accepts connections without limit (and its listener fails once accept() runs out of file
+//   descriptors), so open connections are counted here and those past the cap are closed.
 #include "ingress/http_server.hpp"
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/peer.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -41,6 +44,23 @@ struct Shared {
   std::shared_ptr<const Router> router;
   Metrics* metrics;
   size_t max_body;
+  size_t max_connections;
+  std::atomic<int64_t>* open_connections;  // botfn_http_connections gauge
+  std::atomic<uint64_t>* refused_connections;
+};
+
+// Counts one open connection for as long as its peer lives: Pistache drops the peer on every
+// path that closes the socket (EOF, reset, timeouts, shutdown), so the count cannot drift.
+struct ConnectionSlot {
+  explicit ConnectionSlot(std::atomic<int64_t>& open) : open_(open) { count_ = ++open_; }
+  ~ConnectionSlot() { --open_; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  int64_t count() const { return count_; }
+
+ private:
+  std::atomic<int64_t>& open_;
+  int64_t count_;
 };
 
 // Pistache queues writes to the reactor loop, so the socket may only be half-closed once the
@@ -180,6 +200,26 @@ class GuardHandler final : public Http::Handler {
 
   void onRequest(const Http::Request&, Http::ResponseWriter) override {}  // never reached
 
+  void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    // What Http::Handler::onConnection (private) does: the peer's request parser.
+    peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+    auto slot = std::make_shared<ConnectionSlot>(*shared_->open_connections);
+    peer->putData("botfn.slot", slot);
+    if (static_cast<size_t>(slot->count()) <= shared_->max_connections) return;
+    // Past the cap: one 503 written straight to the socket (it was just accepted, so its buffer
+    // is empty), then both directions shut; Pistache sees EOF and closes the descriptor.
+    shared_->refused_connections->fetch_add(1, std::memory_order_relaxed);
+    auto guard = std::make_shared<PeerGuard>();
+    guard->rejected = true;
+    peer->putData("botfn.guard", guard);
+    static constexpr std::string_view kRefusal =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Content-Length: 41\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        R"({"ok":false,"error":"TooManyConnections"})";
+    (void)::send(peer->fd(), kRefusal.data(), kRefusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(peer->fd(), SHUT_RDWR);
+  }
+
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
     auto guard = std::static_pointer_cast<PeerGuard>(peer->tryGetData("botfn.guard"));
     if (!guard) {
@@ -262,14 +302,40 @@ HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> 
                        Metrics& metrics)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->shared =
-      std::make_shared<Shared>(Shared{std::move(router), &metrics, impl_->options.max_body_bytes});
+  const auto& o = impl_->options;
+  impl_->shared = std::make_shared<Shared>(
+      Shared{std::move(router), &metrics, o.max_body_bytes, o.max_connections,
+             &metrics.gauge("botfn_http_connections"),
+             &metrics.counter("botfn_http_rejected_total", "reason=\"too_many_connections\"")});
 }
 
 HttpServer::~HttpServer() { shutdown(); }
 
+namespace {
+// Open connections + the process's other descriptors (SQLite, curl, epoll, logs) must fit the
+// descriptor limit: raise the soft limit when the cap needs it, and say so when it cannot.
+void ensureDescriptorsFor(size_t max_connections) {
+  constexpr rlim_t kReserve = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + kReserve;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+    (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    log::get("ingress")->warn(
+        "server.max_connections = {} needs {} file descriptors, the limit is {}: lower it or "
+        "raise the limit (ulimit -n, LimitNOFILE=)",
+        max_connections, needed, static_cast<uint64_t>(limit.rlim_cur));
+  }
+}
+}  // namespace
+
 void HttpServer::start() {
   const auto& o = impl_->options;
+  ensureDescriptorsFor(o.max_connections);
   Address addr(o.host, Port(o.port));
   impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
   auto opts = Http::Endpoint::options()

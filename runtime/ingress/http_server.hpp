@@ -1,5 +1,6 @@
-// The HTTP server (the only place with Pistache): request limits, keep-alive, oversized-body
-// rejection that closes the connection, and dispatch to the Router. Used by app/.
+// The HTTP server (the only place with Pistache): request limits, a cap on open connections,
+// keep-alive, oversized-body rejection that closes the connection, and dispatch to the Router.
+// Used by app/.
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,9 @@ struct HttpServerOptions {
   size_t max_body_bytes = 1 << 20;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{10};
+  // Open connections at most: one more is answered 503 and closed at once, so a flood of
+  // connections cannot use up the process's file descriptors.
+  size_t max_connections = 512;
 };
 
 class HttpServer {

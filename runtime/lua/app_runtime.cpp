@@ -98,6 +98,17 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
   return app;
 }
 
+// A script error that breaks a sandbox rule (a write to a frozen table, C nesting past the guard)
+// fails the same way on every run: LuaSandbox is dead-lettered at once (errors.def). The sandbox
+// marks these messages with "sandbox:" or "read-only".
+ErrorCode codeOfScriptError(const std::string& message) {
+  if (message.find("sandbox:") != std::string::npos ||
+      message.find("read-only") != std::string::npos) {
+    return ErrorCode::LuaSandbox;
+  }
+  return ErrorCode::LuaRuntime;
+}
+
 std::unique_ptr<Vm> newVm(const AppRuntimeOptions& o) {
   VmOptions vo;
   vo.memoryLimit = o.memory_bytes;
@@ -209,7 +220,7 @@ class LuaExecutor final : public effects::Executor {
         vm_->markForRecycle();
         return fail(r, ErrorCode::LuaOutOfMemory, out.message, out.traceback);
       case RunStatus::Error:
-        return fail(r, ErrorCode::LuaRuntime, out.message, out.traceback);
+        return fail(r, codeOfScriptError(out.message), out.message, out.traceback);
     }
   }
 

@@ -27,7 +27,13 @@ OutboxSender::OutboxSender(SenderOptions options, storage::Store& store, ApiLook
                            Metrics& metrics)
     : options_(options), store_(store), apis_(std::move(apis)), metrics_(metrics) {}
 
-OutboxSender::~OutboxSender() { stop(std::chrono::steady_clock::now()); }
+OutboxSender::~OutboxSender() {
+  if (stop(std::chrono::steady_clock::now())) return;
+  // Calls still in flight (stop timed out) complete into this object: wait for them, each ends
+  // within its HTTP timeout, or a completion would run on a destroyed sender.
+  std::unique_lock lock(mutex_);
+  idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
 
 void OutboxSender::start() {
   // Set before the first read: a commit that completes earlier was committed before that read

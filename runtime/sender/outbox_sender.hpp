@@ -34,7 +34,7 @@ using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
 class OutboxSender {
  public:
   OutboxSender(SenderOptions options, storage::Store& store, ApiLookup apis, Metrics& metrics);
-  ~OutboxSender();
+  ~OutboxSender();  // waits for calls in flight: their completions use this object
   void start();
   void wake();
   // Stops picking rows; waits for calls already sent until deadline. Unsent rows stay durable.

@@ -22,7 +22,9 @@ class Store {
   virtual Result<Conversation> loadConversation(const ConversationKey& key) = 0;
 
   // Applies the commit atomically; done runs once it is durable (or failed), on a store thread.
-  // Returns nothing else: a failed commit changed nothing.
+  // Returns nothing else: a failed commit changed nothing. A commit whose processed marker exists
+  // already applies nothing and fails with AlreadyProcessed; one that failed because of the
+  // storage (full, locked, I/O) fails with a code of retry class Storage (Error::isStorageFault).
   virtual void commit(Commit commit, std::function<void(Result<void>)> done) = 0;
 
   // Applies the app's migrations/*.sql in name order, each once, each in its own transaction.

@@ -69,9 +69,25 @@ TYPED_TEST(StoreContract, FailingAppWriteCommitsNothing) {
   EXPECT_TRUE(this->store().pendingOutbox(10)->empty());
 }
 
-TYPED_TEST(StoreContract, ProcessedMarkerIsWrittenOnce) {
+TYPED_TEST(StoreContract, RepeatedCommitOfAProcessedUpdateAppliesNothing) {
   ASSERT_TRUE(this->commit(this->base(3)));
-  EXPECT_FALSE(this->commit(this->base(3)));
+  Commit again = this->base(3);
+  again.outbox.push_back(OutboxMessage{"b", "c10", 10, "sendMessage", "{}", "h3", ""});
+  auto r = this->commit(again);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::AlreadyProcessed) << r.error().describe();
+  EXPECT_TRUE(this->store().pendingOutbox(10)->empty());
+}
+
+TYPED_TEST(StoreContract, StorageFaultsAreReportedApartFromAppSqlErrors) {
+  this->migrate();
+  Commit c = this->base(4);
+  c.app_writes.push_back(
+      {"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{1}, std::monostate{}}});
+  auto r = this->commit(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::SqlError) << r.error().describe();
+  EXPECT_FALSE(r.error().isStorageFault());
 }
 
 TYPED_TEST(StoreContract, QueryBindsParametersByNumber) {

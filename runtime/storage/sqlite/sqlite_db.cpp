@@ -10,10 +10,30 @@
 
 namespace botfn::storage::sqlite {
 
+ErrorCode storageCodeOf(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return ErrorCode::StorageFull;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:  // a WAL lock race that outlived the retries
+      return ErrorCode::StorageBusy;
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:  // the file or its file system turned read-only
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_NOLFS:
+      return ErrorCode::StorageIo;
+    case SQLITE_CANTOPEN:
+      return ErrorCode::StorageUnavailable;
+    default:
+      // The statement, not the medium (a constraint, a schema mismatch, misuse).
+      return ErrorCode::StorageWrite;
+  }
+}
+
 Error sqliteError(sqlite3* db, int rc, std::string_view what) {
-  const int base = rc & 0xff;
-  ErrorCode code = ErrorCode::StorageWrite;
-  if (base == SQLITE_FULL) code = ErrorCode::StorageFull;
+  const ErrorCode code = storageCodeOf(rc);
   std::string detail(what);
   detail += ": ";
   detail += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -181,7 +201,8 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
       Error e = sqliteError(db, rc, "step");
-      if (e.code != ErrorCode::StorageFull) e.code = ErrorCode::SqlError;
+      // The app's statement failed unless the storage did (full, locked, I/O).
+      if (!e.isStorageFault()) e.code = ErrorCode::SqlError;
       return tl::unexpected(e);
     }
     std::vector<SqlValue> row;
@@ -198,6 +219,7 @@ SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
     std::filesystem::create_directories(options_.path.parent_path());
   writer_connection_ = std::make_unique<Connection>(options_.path, false);
   writer_ = writer_connection_->get();
+  sqlite3_busy_timeout(writer_, options_.busy_timeout_ms);
   // WAL + NORMAL: a commit is durable against process crashes (kill -9) without an fsync per
   // commit; FULL would add the OS-crash guarantee at the cost of an fsync per group.
   // The WAL is checkpointed by WalCheckpointer, off the writer thread; after a burst the file is
@@ -266,14 +288,10 @@ void SqliteDb::run() {
     Result<void> txn = applyGroup(batch, results);
     if (txn) {
       txn = execCached(writer_, "COMMIT");
-      if (!txn) {
-        (void)exec(writer_, "ROLLBACK");
-        Error e = txn.error();
-        if (e.detail.find("full") != std::string::npos) e.code = ErrorCode::StorageFull;
-        txn = tl::unexpected(e);
-      }
+      if (!txn) (void)exec(writer_, "ROLLBACK");
     }
     if (!txn) failures.fetch_add(1, std::memory_order_relaxed);
+    noteFaults(txn, results);
     batch_size.observe(static_cast<double>(batch.size()));
     commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -327,7 +345,7 @@ Result<void> SqliteDb::applyGroup(std::deque<WriteJob>& batch, std::vector<Resul
   return {};
 }
 
-std::unique_ptr<Connection> SqliteDb::checkoutReader() {
+Result<std::unique_ptr<Connection>> SqliteDb::checkoutReader() {
   {
     std::lock_guard lock(readers_mutex_);
     if (!readers_.empty()) {
@@ -336,7 +354,47 @@ std::unique_ptr<Connection> SqliteDb::checkoutReader() {
       return connection;
     }
   }
-  return std::make_unique<Connection>(options_.path, true);
+  try {
+    auto connection = std::make_unique<Connection>(options_.path, true);
+    sqlite3_busy_timeout(connection->get(), options_.busy_timeout_ms);
+    return connection;
+  } catch (const std::exception& e) {
+    // Out of file descriptors, the file gone: the storage's fault, not the reader's caller's.
+    noteFault(Error{ErrorCode::StorageUnavailable, e.what()});
+    return fail(ErrorCode::StorageUnavailable, e.what());
+  }
+}
+
+void SqliteDb::noteFault(const Error& error) {
+  metrics_.counter("botfn_storage_faults_total", "code=\"" + std::string(error.name()) + "\"")++;
+  std::lock_guard lock(fault_mutex_);
+  fault_ = error;
+  has_fault_.store(true, std::memory_order_relaxed);
+}
+
+void SqliteDb::noteFaults(const Result<void>& txn, const std::vector<Result<void>>& results) {
+  if (!txn) {
+    if (txn.error().isStorageFault()) noteFault(txn.error());
+    return;
+  }
+  bool faulted = false;
+  for (const auto& r : results) {
+    if (!r && r.error().isStorageFault()) {
+      noteFault(r.error());
+      faulted = true;
+    }
+  }
+  if (!faulted && has_fault_.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(fault_mutex_);
+    fault_.reset();
+    has_fault_.store(false, std::memory_order_relaxed);
+  }
+}
+
+std::optional<Error> SqliteDb::currentFault() const {
+  if (!has_fault_.load(std::memory_order_relaxed)) return std::nullopt;
+  std::lock_guard lock(fault_mutex_);
+  return fault_;
 }
 
 void SqliteDb::checkinReader(std::unique_ptr<Connection> connection) {

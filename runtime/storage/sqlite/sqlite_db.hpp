@@ -13,7 +13,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.hpp"
@@ -30,6 +33,8 @@ struct SqliteOptions {
   int64_t max_page_count = 0;  // test-only: caps the file to provoke "database or disk is full"
   size_t read_connections = 4;
   CheckpointLimits checkpoints{};
+  // How long a connection waits for another process's lock before failing with StorageBusy.
+  int busy_timeout_ms = 5000;
 };
 
 // A write job runs inside the group transaction; an error rolls back only its own writes.
@@ -50,17 +55,29 @@ class SqliteDb {
 
   void write(WriteJob job);
   size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
-  // Runs fn with a pooled read-only connection.
+  // Runs fn with a pooled read-only connection. A Result carries StorageUnavailable when no
+  // connection can be opened (out of descriptors, the file gone).
   template <typename Fn>
-  auto read(Fn&& fn) {
+  auto read(Fn&& fn) -> decltype(fn(static_cast<sqlite3*>(nullptr))) {
+    using R = decltype(fn(static_cast<sqlite3*>(nullptr)));
+    auto connection = checkoutReader();
+    if (!connection) {
+      if constexpr (std::is_constructible_v<R, tl::unexpected<Error>>) {
+        return R(tl::unexpected(connection.error()));
+      } else {
+        throw std::runtime_error(connection.error().describe());  // tests' plain reads
+      }
+    }
     struct Return {
       SqliteDb* self;
       std::unique_ptr<Connection> connection;
       ~Return() { self->checkinReader(std::move(connection)); }
-    } guard{this, checkoutReader()};
+    } guard{this, std::move(*connection)};
     Connection::Use use(*guard.connection);
     return fn(guard.connection->get());
   }
+  // The storage fault of the last write group, until a later group commits (for /readyz).
+  std::optional<Error> currentFault() const;
   // Runs a write synchronously (start-up work: schema, migrations).
   Result<void> writeSync(std::function<Result<void>(sqlite3*)> apply);
 
@@ -68,8 +85,11 @@ class SqliteDb {
   void run();
   // BEGINs and applies the batch (one result per job); an error means the whole group failed.
   Result<void> applyGroup(std::deque<WriteJob>& batch, std::vector<Result<void>>& results);
-  std::unique_ptr<Connection> checkoutReader();
+  Result<std::unique_ptr<Connection>> checkoutReader();
   void checkinReader(std::unique_ptr<Connection> connection);
+  // Counts a storage fault (botfn_storage_faults_total) and remembers it for currentFault().
+  void noteFault(const Error& error);
+  void noteFaults(const Result<void>& txn, const std::vector<Result<void>>& results);
 
   SqliteOptions options_;
   Metrics& metrics_;
@@ -81,6 +101,9 @@ class SqliteDb {
   std::deque<WriteJob> jobs_;
   std::atomic<size_t> backlog_{0};
   bool stopping_ = false;
+  mutable std::mutex fault_mutex_;
+  std::optional<Error> fault_;
+  std::atomic<bool> has_fault_{false};  // /readyz reads it without the lock when all is well
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
   std::thread thread_;

@@ -32,9 +32,11 @@ Result<void> stepDone(sqlite3* db, Stmt& stmt, std::string_view what) {
 Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& outbox_ids) {
   outbox_ids.clear();
   {
+    // The marker goes first and never fails on a repeat: a redelivered update whose marker exists
+    // applies nothing and is reported as such, instead of wedging its lane on the unique key.
     Stmt s(db,
            "INSERT INTO processed (bot, update_id, kind, handled, processed_at) "
-           "VALUES (?1, ?2, ?3, ?4, ?5)",
+           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (bot, update_id) DO NOTHING",
            Stmt::Cached{});
     if (s.ok())
       s.bind(1, c.bot)
@@ -43,6 +45,10 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
           .bind(4, int64_t{c.handled})
           .bind(5, nowSeconds());
     if (auto r = stepDone(db, s, "processed marker"); !r) return r;
+    if (sqlite3_changes(db) == 0) {
+      return fail(ErrorCode::AlreadyProcessed,
+                  "update " + std::to_string(c.update_id) + " of bot '" + c.bot + "'");
+    }
   }
   if (c.conversation_key && c.conversation) {
     Stmt s(db,
