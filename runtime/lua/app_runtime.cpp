@@ -146,6 +146,7 @@ class LuaExecutor final : public effects::Executor {
     r->state.services = &services_;
     r->state.lang = languageOf(**app, r->input->update.language_code);
     r->state.deadline = std::chrono::steady_clock::now() + options_.update_deadline;
+    r->state.limits = options_.limits;
     const auto& handle = (*app)->instance.handle;
     const auto& app_table = (*app)->instance.app;
     auto co = Coroutine::create(
@@ -209,7 +210,7 @@ class LuaExecutor final : public effects::Executor {
         vm_->markForRecycle();
         return fail(r, ErrorCode::LuaOutOfMemory, out.message, out.traceback);
       case RunStatus::Error:
-        return fail(r, ErrorCode::LuaRuntime, out.message, out.traceback);
+        return fail(r, failureCode(r->state, out.message), out.message, out.traceback);
     }
   }
 
