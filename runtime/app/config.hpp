@@ -46,6 +46,12 @@ struct Config {
   int lua_cpu_budget_ms = 200;
   int lua_memory_mb = 64;
   int lua_update_deadline_s = 30;
+  int lua_sql_budget_ms = 500;
+  int64_t lua_sql_max_rows = 10000;
+  int64_t lua_sql_max_bytes = 4 << 20;
+  int64_t lua_effects_max_writes = 1000;
+  int64_t lua_effects_max_messages = 100;
+  int64_t lua_effects_max_bytes = 4 << 20;
   bool dispatch_paused = false;
   std::vector<int64_t> retry_delays_ms{1000, 5000, 25000};
   int storage_retry_min_ms = 500;

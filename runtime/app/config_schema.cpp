@@ -84,6 +84,29 @@ const std::vector<GlobalKey>& globalKeys() {
               "Memory cap per Lua VM; a VM that hits it is recycled.", 4, 4096),
       INT_KEY("lua.update_deadline_s", lua_update_deadline_s, 30,
               "Wall-clock bound for one update, suspended I/O included.", 1, 3600),
+      INT_KEY("lua.sql_budget_ms", lua_sql_budget_ms, 500,
+              "Time the app's SQL of one update may run: its db.query statements together, and "
+              "its db.exec statements together in the commit (on the storage writer). A statement "
+              "still running past it is stopped and the update fails (SqlTimeout).",
+              1, 60000),
+      INT_KEY("lua.sql_max_rows", lua_sql_max_rows, 10000,
+              "Rows one db.query may return; more fails the query (SqlTooLarge).", 1, 10000000),
+      INT_KEY("lua.sql_max_bytes", lua_sql_max_bytes, 4194304,
+              "Bytes one db.query may return (each value counts 8 bytes plus its text); also the "
+              "largest value any app statement may make. Past it the statement fails "
+              "(SqlTooLarge).",
+              1024, 1 << 30),
+      INT_KEY("lua.effects_max_writes", lua_effects_max_writes, 1000,
+              "db.exec statements one update may record; the next one raises (EffectsTooLarge).", 1,
+              1000000),
+      INT_KEY("lua.effects_max_messages", lua_effects_max_messages, 100,
+              "Messages (Bot API calls) one update may record; the next one raises "
+              "(EffectsTooLarge).",
+              1, 100000),
+      INT_KEY("lua.effects_max_bytes", lua_effects_max_bytes, 4194304,
+              "Bytes of SQL text, parameters and message parameters one update may record, "
+              "together; past it the recording call raises (EffectsTooLarge).",
+              1024, 1 << 30),
       GlobalKey{"dispatch.retry_delays_ms", KeyType::StringList, "[1000, 5000, 25000]",
                 "Delays before re-running a handler that failed with a transient error (its lane "
                 "waits); after the last one the update is dead-lettered. The retry class of the "

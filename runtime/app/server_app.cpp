@@ -25,12 +25,22 @@
 namespace botfn::app {
 namespace {
 
+storage::AppSqlBudget appSqlBudget(const Config& c) {
+  return storage::AppSqlBudget{std::chrono::milliseconds(c.lua_sql_budget_ms),
+                               static_cast<size_t>(c.lua_sql_max_rows),
+                               static_cast<size_t>(c.lua_sql_max_bytes)};
+}
+
 lua::AppRuntimeOptions luaOptions(const Config& c) {
   lua::AppRuntimeOptions o;
   o.scripts_dir = c.scripts_dir;
   o.cpu_budget = std::chrono::milliseconds(c.lua_cpu_budget_ms);
   o.memory_bytes = static_cast<size_t>(c.lua_memory_mb) << 20;
   o.update_deadline = std::chrono::seconds(c.lua_update_deadline_s);
+  o.limits.sql = appSqlBudget(c);
+  o.limits.effects.max_writes = static_cast<size_t>(c.lua_effects_max_writes);
+  o.limits.effects.max_messages = static_cast<size_t>(c.lua_effects_max_messages);
+  o.limits.effects.max_bytes = static_cast<size_t>(c.lua_effects_max_bytes);
   return o;
 }
 
@@ -54,7 +64,7 @@ Storage openStorage(const Config& c, Metrics& metrics) {
   if (auto r = storage::sqlite::applySystemSchema(*s.db); !r) {
     throw std::runtime_error("system schema: " + r.error().describe());
   }
-  s.store = std::make_unique<storage::sqlite::SqliteStore>(*s.db);
+  s.store = std::make_unique<storage::sqlite::SqliteStore>(*s.db, appSqlBudget(c));
   s.bus = std::make_unique<storage::sqlite::SqliteBus>(*s.db, c.ingest_dedupe_window_s);
   return s;
 }

@@ -18,6 +18,7 @@ struct Effects {
   std::optional<std::string> data_json;        // new per-conversation data
   bool answered_callback = false;              // ctx:answer was called
   bool handled = false;                        // some route or flow took the update
+  size_t bytes = 0;  // of writes and messages recorded so far (effect_limits.hpp)
 
   void clear() { *this = Effects{}; }
 };

@@ -157,6 +157,7 @@ class LuaExecutor final : public effects::Executor {
     r->state.services = &services_;
     r->state.lang = languageOf(**app, r->input->update.language_code);
     r->state.deadline = std::chrono::steady_clock::now() + options_.update_deadline;
+    r->state.limits = options_.limits;
     const auto& handle = (*app)->instance.handle;
     const auto& app_table = (*app)->instance.app;
     auto co = Coroutine::create(
@@ -219,8 +220,13 @@ class LuaExecutor final : public effects::Executor {
         services_.metrics->counter("botfn_lua_oom_total", "app=\"" + r->state.app->name + "\"")++;
         vm_->markForRecycle();
         return fail(r, ErrorCode::LuaOutOfMemory, out.message, out.traceback);
-      case RunStatus::Error:
-        return fail(r, codeOfScriptError(out.message), out.message, out.traceback);
+      case RunStatus::Error: {
+        // A host function's own error (db.query past its cap, ...) keeps its code; otherwise
+        // the message tells a sandbox violation from a script's runtime error.
+        ErrorCode code = failureCode(r->state, out.message);
+        if (code == ErrorCode::LuaRuntime) code = codeOfScriptError(out.message);
+        return fail(r, code, out.message, out.traceback);
+      }
     }
   }
 

@@ -19,6 +19,7 @@ struct AppRuntimeOptions {
   std::chrono::milliseconds cpu_budget{200};
   size_t memory_bytes = size_t{64} << 20;
   std::chrono::seconds update_deadline{30};
+  RunLimits limits;  // app SQL and recorded effects per update
 };
 
 effects::ExecutorFactory makeExecutorFactory(AppRuntimeOptions options, HostServices services);

@@ -16,8 +16,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Reads committed data ($1-style parameters). Safe from any thread.
-  virtual Result<Rows> query(const SqlStatement& statement) = 0;
+  // An app's read of committed data (db.query; $1-style parameters) under the app SQL rules:
+  // botfn's own tables are refused, and the statement is stopped past `limits`. Safe from any
+  // thread.
+  virtual Result<Rows> query(const SqlStatement& statement, const AppSqlLimits& limits) = 0;
+  Result<Rows> query(const SqlStatement& statement) { return query(statement, AppSqlLimits{}); }
   virtual Result<bool> isProcessed(const std::string& bot, int64_t update_id) = 0;
   virtual Result<Conversation> loadConversation(const ConversationKey& key) = 0;
 
@@ -25,9 +28,12 @@ class Store {
   // Returns nothing else: a failed commit changed nothing. A commit whose processed marker exists
   // already applies nothing and fails with AlreadyProcessed; one that failed because of the
   // storage (full, locked, I/O) fails with a code of retry class Storage (Error::isStorageFault).
+  // The app writes run under the app SQL rules and share one AppSqlBudget (the backend's, set by
+  // the composition root).
   virtual void commit(Commit commit, std::function<void(Result<void>)> done) = 0;
 
-  // Applies the app's migrations/*.sql in name order, each once, each in its own transaction.
+  // Applies the app's migrations/*.sql in name order, each once, each in its own transaction,
+  // under the app SQL rules (no time bound).
   virtual Result<int> migrateApp(const std::string& app, const std::filesystem::path& dir) = 0;
 
   // Outbox, drained by the sender.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,24 @@ struct SqlStatement {
 struct Rows {
   std::vector<std::string> columns;
   std::vector<std::vector<SqlValue>> rows;
+};
+
+// What an app's SQL may use per update (config lua.sql_*): its db.query statements together,
+// and its db.exec statements together in the commit (on the storage writer, where a runaway
+// would hold up every other chat's commit).
+struct AppSqlBudget {
+  std::chrono::milliseconds time{500};
+  size_t max_rows = 10000;      // rows one db.query may return
+  size_t max_bytes = 4u << 20;  // bytes one db.query may return; also the largest value any
+                                // app statement may make
+};
+
+// Bounds of one app statement. Past one it is stopped and fails (SqlTimeout, SqlTooLarge),
+// holding no more than the bound in memory.
+struct AppSqlLimits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  size_t max_rows = SIZE_MAX;
+  size_t max_bytes = SIZE_MAX;  // of the result (each value counts 8 bytes + its text)
 };
 
 struct InboundUpdate {

@@ -48,6 +48,24 @@ class SqliteBackend {
   sqlite::SqliteBus& sqliteBus() { return *bus_; }
   sqlite::SqliteDb& db() { return *db_; }
   Metrics& metrics() { return metrics_; }
+  // botfn's own view of the database, for assertions: Store::query is an app's and may not read
+  // botfn's tables.
+  Result<Rows> systemQuery(const std::string& sql) {
+    return db_->read([&](sqlite3* db) -> Result<Rows> {
+      sqlite::Stmt s(db, sql);
+      if (!s.ok()) return fail(ErrorCode::SqlError, sqlite3_errmsg(db));
+      Rows rows;
+      const int cols = sqlite3_column_count(s.get());
+      for (int c = 0; c < cols; ++c) rows.columns.emplace_back(sqlite3_column_name(s.get(), c));
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        rows.rows.emplace_back();
+        for (int c = 0; c < cols; ++c) rows.rows.back().push_back(s.value(c));
+      }
+      if (rc != SQLITE_DONE) return fail(ErrorCode::SqlError, sqlite3_errmsg(db));
+      return rows;
+    });
+  }
   std::filesystem::path dir() const { return dir_; }
 
  private:

@@ -170,8 +170,15 @@ int ctxToString(lua_State* L) {
 
 std::string laneOf(int64_t chat_id) { return "c" + std::to_string(chat_id); }
 
-std::string record(RunState& run, int64_t chat_id, std::string method, nlohmann::json params,
-                   std::string target_handle = {}) {
+// Raises (EffectsTooLarge) instead of recording past lua.effects_max_messages / _max_bytes.
+void admit(lua_State* L, RunState& run, const char* api, const storage::OutboxMessage& m) {
+  if (auto refused = effects::admitMessage(run.effects, m, run.limits.effects)) {
+    raiseFailure(L, run, ErrorCode::EffectsTooLarge, std::string(api) + ": " + *refused);
+  }
+}
+
+std::string record(lua_State* L, RunState& run, const char* api, int64_t chat_id,
+                   std::string method, nlohmann::json params, std::string target_handle = {}) {
   storage::OutboxMessage m;
   m.bot = run.input->bot->name;
   m.lane = laneOf(chat_id);
@@ -180,6 +187,7 @@ std::string record(RunState& run, int64_t chat_id, std::string method, nlohmann:
   if (m.method == "sendMessage" || m.method == "sendPhoto") m.handle = effects::newHandle();
   m.params_json = params.dump();
   m.target_handle = std::move(target_handle);
+  admit(L, run, api, m);
   run.effects.outbox.push_back(m);
   return m.handle;
 }
@@ -195,7 +203,7 @@ int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const c
   auto params = buildMessage(L, api, args, text_arg, text_arg + 1);
   params["chat_id"] = chat_id;
   const char* method = params.contains("photo") ? "sendPhoto" : "sendMessage";
-  pushString(L, record(run, chat_id, method, std::move(params)));
+  pushString(L, record(L, run, api, chat_id, method, std::move(params)));
   return 1;
 }
 
@@ -205,7 +213,10 @@ int sendInto(lua_State* L, RunState& run, int64_t chat_id, int text_arg, const c
 /// @param opts table? buttons, keyboard, remove_keyboard, parse_mode, photo, reply_to,
 /// disable_preview
 /// @return string a handle for ctx:edit, valid across updates
-/// @error raises on empty/too long text, callback data over 64 bytes, or no chat in the update
+/// @error raises on empty/too long text, callback data over 64 bytes, or no chat in the update;
+/// raises (`EffectsTooLarge`) when the update would record more than lua.effects_max_messages
+/// messages (ctx:reply, ctx:send, ctx:edit, ctx:answer and ctx:delete each record one) or
+/// lua.effects_max_bytes bytes together with its db.exec statements
 /// @example local h = ctx:reply(t("menu_title"), { buttons = { { { text = "Mailing", data =
 /// "menu:mailing" } } } })
 /// @example ctx:reply("<b>Done</b>", { parse_mode = "HTML", keyboard = { { "Yes", "No" } },
@@ -272,7 +283,7 @@ int ctxEdit(lua_State* L) {
   }
   params["chat_id"] = chat_id;
   if (message_id) params["message_id"] = *message_id;
-  record(run, chat_id, method, std::move(params), target_handle);
+  record(L, run, "ctx:edit", chat_id, method, std::move(params), target_handle);
   return 0;
 }
 
@@ -301,7 +312,6 @@ int ctxAnswer(lua_State* L) {
   }
   if (run.effects.answered_callback)
     raiseError(L, "ctx:answer: this button press was already answered");
-  run.effects.answered_callback = true;
   // Answer first: the user's spinner stops before anything else is sent.
   storage::OutboxMessage m{run.input->bot->name,
                            run.input->update.lane,
@@ -310,6 +320,8 @@ int ctxAnswer(lua_State* L) {
                            params.dump(),
                            "",
                            ""};
+  admit(L, run, "ctx:answer", m);
+  run.effects.answered_callback = true;
   run.effects.outbox.insert(run.effects.outbox.begin(), std::move(m));
   return 0;
 }
@@ -333,7 +345,7 @@ int ctxDelete(lua_State* L) {
   } else {
     raiseError(L, "ctx:delete: no message to delete");
   }
-  record(run, chat_id, "deleteMessage", std::move(params), handle);
+  record(L, run, "ctx:delete", chat_id, "deleteMessage", std::move(params), handle);
   return 0;
 }
 

@@ -2,6 +2,9 @@
 // with $1-style parameters. There is no read-your-writes inside one update: exec applies later.
 #include <lua.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include "lua/api/modules.hpp"
 #include "lua/api/run_state.hpp"
 #include "lua/binding.hpp"
@@ -61,23 +64,46 @@ void pushValue(lua_State* L, const storage::SqlValue& v) {
       v);
 }
 
+// Raises "<api>: <detail>" with the store's error code (SqlRefused, SqlTimeout, ...), so the
+// run fails with that code when the script does not catch it.
+int raiseStoreError(lua_State* L, RunState& r, const char* api, const Error& e) {
+  return raiseFailure(L, r, e.code, std::string(api) + ": " + e.detail);
+}
+
 /// @lua db.query(sql, ...) -> rows
 /// @context update handler
 /// @param sql string SQL with $1, $2... placeholders, bound to the following arguments
 /// @return table an array of rows, each a table keyed by column name (NULL columns are absent)
-/// @error raises "db.query: ..." when the SQL is invalid or controls transactions (BEGIN, COMMIT,
-/// ROLLBACK, SAVEPOINT, RELEASE, ATTACH are refused); reads only committed data
+/// @error raises "db.query: ..." when the SQL is invalid or refused: botfn's own tables (inbound,
+/// processed, outbox, conversations, dead_letters, seen_updates, poll_offsets, app_migrations,
+/// sqlite_sequence, and their indexes) can be neither read nor written; BEGIN, COMMIT, ROLLBACK,
+/// SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA, VACUUM, ANALYZE, temporary tables, virtual tables
+/// and load_extension are refused (`db.query: table "outbox" is reserved for botfn`). The
+/// update's queries share lua.sql_budget_ms of time: a statement still running when it is used up
+/// is stopped (`SqlTimeout`). A result of more than lua.sql_max_rows rows or lua.sql_max_bytes
+/// bytes (each value counts 8 bytes plus its text) fails (`SqlTooLarge`) without being held in
+/// memory. Uncaught, these fail the update with their own error code. Reads only committed data
 /// @example local rows = db.query("SELECT profile_id FROM users WHERE user_id = $1", ctx.user_id)
 /// @example if #rows > 0 then ctx:reply(rows[1].profile_id) end
 int dbQuery(lua_State* L) {
   RunState& r = run(L, "db.query");
   auto statement = statementOf(L, "db.query");
+  const auto& budget = r.limits.sql;
+  if (r.sql_used >= budget.time) {
+    return raiseFailure(L, r, ErrorCode::SqlTimeout,
+                        "db.query: this update used up its SQL time (lua.sql_budget_ms = " +
+                            std::to_string(budget.time.count()) + ")");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  // The update's deadline bounds the statement too: SQL time is the update's time.
+  const auto deadline = std::min(started + (budget.time - r.sql_used), r.deadline);
   Result<storage::Rows> rows;
   {
-    BudgetPause pause(L);  // disk time is not script CPU time
-    rows = r.services->store->query(statement);
+    BudgetPause pause(L);  // disk time is not script CPU time; it counts against the SQL budget
+    rows = r.services->store->query(statement, {deadline, budget.max_rows, budget.max_bytes});
   }
-  if (!rows) return raiseError(L, "db.query: %s", rows.error().detail.c_str());
+  r.sql_used += std::chrono::steady_clock::now() - started;
+  if (!rows) return raiseStoreError(L, r, "db.query", rows.error());
   lua_createtable(L, static_cast<int>(rows->rows.size()), 0);
   int i = 1;
   for (const auto& row : rows->rows) {
@@ -96,12 +122,20 @@ int dbQuery(lua_State* L) {
 /// @param sql string an INSERT/UPDATE/DELETE with $1-style placeholders
 /// @return nothing: the statement runs in this update's commit, after the handler returns
 /// @error a failing statement fails the whole update's commit (nothing applies; the update is
-/// retried); BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ATTACH are refused (the update's
-/// writes already commit together)
+/// retried). The rules of db.query apply (botfn's tables and connection-wide statements are
+/// refused: the commit fails with `db.exec #1: table "outbox" is reserved for botfn`). The
+/// update's db.exec statements share lua.sql_budget_ms in the commit, where a runaway would hold
+/// up every chat's commit: past it the statement is stopped and only this update's commit fails.
+/// Raises "db.exec: ..." (`EffectsTooLarge`) when the update would record more than
+/// lua.effects_max_writes statements or lua.effects_max_bytes bytes (with its messages)
 /// @example db.exec("INSERT INTO users (user_id, profile_id) VALUES ($1, $2)", ctx.user_id, text)
 int dbExec(lua_State* L) {
   RunState& r = run(L, "db.exec");
-  r.effects.writes.push_back(statementOf(L, "db.exec"));
+  auto statement = statementOf(L, "db.exec");
+  if (auto refused = effects::admitWrite(r.effects, statement, r.limits.effects)) {
+    return raiseFailure(L, r, ErrorCode::EffectsTooLarge, "db.exec: " + *refused);
+  }
+  r.effects.writes.push_back(std::move(statement));
   return 0;
 }
 

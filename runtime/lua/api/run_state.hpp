@@ -10,7 +10,9 @@
 #include <string>
 
 #include "core/metrics.hpp"
+#include "effects/effect_limits.hpp"
 #include "effects/run.hpp"
+#include "lua/binding.hpp"
 #include "lua/ref.hpp"
 #include "net/http_client.hpp"
 #include "storage/store.hpp"
@@ -33,6 +35,12 @@ struct AppInstance {
   std::string default_lang = "en";
 };
 
+// What one run may use (config lua.sql_*, lua.effects_*), copied from the runtime's options.
+struct RunLimits {
+  storage::AppSqlBudget sql;
+  effects::EffectLimits effects;
+};
+
 struct RunState {
   const effects::RunInput* input = nullptr;
   effects::Effects effects;
@@ -42,6 +50,26 @@ struct RunState {
   int data_ref = -2;  // registry ref of ctx.data once a script touched it
   std::chrono::steady_clock::time_point deadline;
   std::optional<net::HttpRequest> pending_http;  // set by http.request before it yields
+  RunLimits limits;
+  std::chrono::steady_clock::duration sql_used{};  // db.query time so far, against limits.sql
+  // The last failure an API raised with its own code (raiseFailure): a run that ends with that
+  // error fails with this code, not LuaRuntime, so the error table's retry class applies.
+  std::optional<Error> raised;
 };
+
+// Raises `message` (prefixed with the script's file:line) and remembers its code in the run.
+inline int raiseFailure(lua_State* L, RunState& run, ErrorCode code, const std::string& message) {
+  run.raised = Error{code, message};
+  return raiseError(L, "%s", message.c_str());
+}
+
+// The code a run that failed with `message` fails with.
+inline ErrorCode failureCode(const RunState& run, const std::string& message) {
+  if (!run.raised) return ErrorCode::LuaRuntime;
+  const auto& raised = run.raised->detail;
+  const bool same = message.size() >= raised.size() &&
+                    message.compare(message.size() - raised.size(), raised.size(), raised) == 0;
+  return same ? run.raised->code : ErrorCode::LuaRuntime;
+}
 
 }  // namespace botfn::lua

@@ -3,25 +3,11 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "storage/sqlite/app_sql_guard.hpp"
+
 namespace botfn::storage::sqlite {
 namespace {
 thread_local Connection* t_current = nullptr;
-thread_local bool t_app_statement = false;
-
-// Consulted while a statement is prepared (never while it runs).
-int authorize(void*, int action, const char*, const char*, const char*, const char*) {
-  if (!t_app_statement) return SQLITE_OK;
-  switch (action) {
-    case SQLITE_TRANSACTION:
-    case SQLITE_SAVEPOINT:
-    case SQLITE_ATTACH:
-    case SQLITE_DETACH:
-      return SQLITE_DENY;
-    default:
-      return SQLITE_OK;
-  }
-}
-
 // Before SQLite's first use: without memory statistics every allocation and free inside SQLite
 // takes one process-wide mutex (measured: ~2 % of the server's CPU under load). botfn never asks
 // SQLite for its memory figures. A no-op when something initialized SQLite first.
@@ -41,7 +27,7 @@ Connection::Connection(const std::filesystem::path& path, bool readonly) {
     throw std::runtime_error("cannot open database " + path.string() + ": " + msg);
   }
   sqlite3_busy_timeout(db_, 5000);
-  sqlite3_set_authorizer(db_, &authorize, nullptr);
+  installAppSqlGuard(db_);
 }
 
 Connection::~Connection() {
@@ -51,7 +37,7 @@ Connection::~Connection() {
 }
 
 sqlite3_stmt* Connection::cached(std::string_view sql) {
-  auto& statements = t_app_statement ? app_statements_ : statements_;
+  auto& statements = inAppSql() ? app_statements_ : statements_;
   if (auto it = statements.find(sql); it != statements.end()) return it->second;
   if (statements.size() >= kMaxCachedStatements) return nullptr;
   sqlite3_stmt* stmt = nullptr;
@@ -64,9 +50,6 @@ sqlite3_stmt* Connection::cached(std::string_view sql) {
   statements.emplace(std::string(sql), stmt);
   return stmt;
 }
-
-Connection::AppStatement::AppStatement() : previous_(t_app_statement) { t_app_statement = true; }
-Connection::AppStatement::~AppStatement() { t_app_statement = previous_; }
 
 Connection::Use::Use(Connection& c) : previous_(t_current) { t_current = &c; }
 Connection::Use::~Use() { t_current = previous_; }

@@ -25,22 +25,8 @@ class Connection {
   sqlite3* get() const { return db_; }
   // The cached statement for sql (prepared on first use), or nullptr when the cache is full or
   // sql does not prepare (the caller then prepares its own and reports the error). Statements
-  // prepared inside an AppStatement scope are cached apart from botfn's own.
+  // prepared inside an AppSqlScope (app_sql_guard.hpp) are cached apart from botfn's own.
   sqlite3_stmt* cached(std::string_view sql);
-
-  // While alive, statements prepared on this thread are an app's (db.query / db.exec): they may
-  // not control transactions (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or ATTACH databases —
-  // an app's COMMIT would end the writer's group transaction under the other jobs of the group.
-  class AppStatement {
-   public:
-    AppStatement();
-    ~AppStatement();
-    AppStatement(const AppStatement&) = delete;
-    AppStatement& operator=(const AppStatement&) = delete;
-
-   private:
-    bool previous_;
-  };
 
   // Marks this connection as the one the current thread uses, so Stmt(..., Cached) finds its
   // cache; restores the previous one when the scope ends.

@@ -20,8 +20,11 @@ Result<void> applySystemSchema(SqliteDb& db);
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(SqliteDb& db)
+  // app_sql bounds the db.exec statements of each commit (their time together, each value's
+  // size).
+  explicit SqliteStore(SqliteDb& db, AppSqlBudget app_sql = {})
       : db_(db),
+        app_sql_(app_sql),
         send_results_(
             db,
             [](sqlite3* sql, std::vector<SendResult>& sends) {
@@ -31,7 +34,8 @@ class SqliteStore final : public Store {
               completeSendResults(std::move(r), sends);
             }) {}
 
-  Result<Rows> query(const SqlStatement& statement) override;
+  using Store::query;
+  Result<Rows> query(const SqlStatement& statement, const AppSqlLimits& limits) override;
   Result<bool> isProcessed(const std::string& bot, int64_t update_id) override;
   Result<Conversation> loadConversation(const ConversationKey& key) override;
   void commit(Commit commit, std::function<void(Result<void>)> done) override;
@@ -54,6 +58,7 @@ class SqliteStore final : public Store {
   static void completeSendResults(Result<void> r, std::vector<SendResult>& sends);
 
   SqliteDb& db_;
+  AppSqlBudget app_sql_;
   std::mutex listener_mutex_;
   std::function<void(std::vector<OutboxRow>)> outbox_listener_;
   // Declared last, so destroyed first: it waits for its queued jobs, which use the members above.

@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
+#include "storage/sqlite/app_sql_guard.hpp"
 
 namespace botfn::storage::sqlite {
 
@@ -162,21 +163,46 @@ SqlValue Stmt::value(int col) {
   }
 }
 
-Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
-  std::optional<Stmt> prepared;
-  {
-    Connection::AppStatement app;
-    prepared.emplace(db, rewriteParams(statement.sql), Stmt::Cached{});
+namespace {
+
+// What one value costs against AppSqlLimits::max_bytes: 8 bytes, plus its text or blob.
+size_t costOf(sqlite3_stmt* stmt, int col) {
+  const int type = sqlite3_column_type(stmt, col);
+  if (type != SQLITE_TEXT && type != SQLITE_BLOB) return 8;
+  return 8 + static_cast<size_t>(sqlite3_column_bytes(stmt, col));
+}
+
+Error appSqlError(sqlite3* db, int rc, const AppSqlScope& scope, const AppSqlLimits& limits) {
+  if (!scope.refusal().empty()) return Error{ErrorCode::SqlRefused, scope.refusal()};
+  if (scope.timedOut() || (rc & 0xff) == SQLITE_INTERRUPT) {
+    return Error{ErrorCode::SqlTimeout,
+                 "statement stopped: it ran past the update's SQL time (lua.sql_budget_ms)"};
   }
-  Stmt& stmt = *prepared;
+  if ((rc & 0xff) == SQLITE_TOOBIG) {
+    return Error{ErrorCode::SqlTooLarge, "a value is larger than " +
+                                             std::to_string(limits.max_bytes) +
+                                             " bytes (lua.sql_max_bytes)"};
+  }
+  Error e = sqliteError(db, rc, "step");
+  // The app's statement failed unless the storage did (full, locked, I/O).
+  if (!e.isStorageFault()) e.code = ErrorCode::SqlError;
+  return e;
+}
+
+}  // namespace
+
+Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement, const AppSqlLimits& limits,
+                          bool collect) {
+  // The scope covers the steps too: SQLite re-prepares a cached statement after a schema
+  // change, and compiles a trigger's body with the statement that fires it.
+  AppSqlScope scope(db, limits.deadline, limits.max_bytes);
+  if (leadingKeyword(statement.sql) == "VACUUM") {
+    return fail(ErrorCode::SqlRefused, "VACUUM is not allowed in app SQL");
+  }
+  Stmt stmt(db, rewriteParams(statement.sql), Stmt::Cached{});
   if (!stmt.ok()) {
-    std::string why = std::string("prepare: ") + sqlite3_errmsg(db);
-    if (stmt.prepareRc() == SQLITE_AUTH) {
-      why +=
-          " (scripts cannot run BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE or ATTACH: each "
-          "update's writes already commit together)";
-    }
-    return fail(ErrorCode::SqlError, why);
+    if (!scope.refusal().empty()) return fail(ErrorCode::SqlRefused, scope.refusal());
+    return fail(ErrorCode::SqlError, std::string("prepare: ") + sqlite3_errmsg(db));
   }
   const int expected = sqlite3_bind_parameter_count(stmt.get());
   if (expected > static_cast<int>(statement.params.size())) {
@@ -191,19 +217,38 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
     if (n < 1 || n > static_cast<int>(statement.params.size())) {
       return fail(ErrorCode::SqlError, "parameter out of range");
     }
-    stmt.bindValue(i + 1, statement.params[static_cast<size_t>(n - 1)]);
+    const auto& value = statement.params[static_cast<size_t>(n - 1)];
+    // SQLite would refuse to bind it (past its length limit) and run the statement with NULL.
+    if (const auto* text = std::get_if<std::string>(&value);
+        text && text->size() > limits.max_bytes) {
+      return fail(ErrorCode::SqlTooLarge, "parameter $" + std::to_string(n) + " is larger than " +
+                                              std::to_string(limits.max_bytes) +
+                                              " bytes (lua.sql_max_bytes)");
+    }
+    stmt.bindValue(i + 1, value);
   }
   Rows rows;
   const int cols = sqlite3_column_count(stmt.get());
-  for (int c = 0; c < cols; ++c) rows.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+  if (collect) {
+    for (int c = 0; c < cols; ++c) rows.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+  }
+  size_t bytes = 0;
   while (true) {
     const int rc = stmt.step();
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      Error e = sqliteError(db, rc, "step");
-      // The app's statement failed unless the storage did (full, locked, I/O).
-      if (!e.isStorageFault()) e.code = ErrorCode::SqlError;
-      return tl::unexpected(e);
+    if (rc != SQLITE_ROW) return tl::unexpected(appSqlError(db, rc, scope, limits));
+    if (!collect) continue;
+    // Counted before the row is kept: past a cap the query fails holding at most the cap.
+    if (rows.rows.size() >= limits.max_rows) {
+      return fail(ErrorCode::SqlTooLarge, "the result has more than " +
+                                              std::to_string(limits.max_rows) +
+                                              " rows (lua.sql_max_rows); add a LIMIT");
+    }
+    for (int c = 0; c < cols; ++c) bytes += costOf(stmt.get(), c);
+    if (bytes > limits.max_bytes) {
+      return fail(ErrorCode::SqlTooLarge, "the result is larger than " +
+                                              std::to_string(limits.max_bytes) +
+                                              " bytes (lua.sql_max_bytes); add a LIMIT");
     }
     std::vector<SqlValue> row;
     row.reserve(static_cast<size_t>(cols));
@@ -211,6 +256,32 @@ Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement) {
     rows.rows.push_back(std::move(row));
   }
   return rows;
+}
+
+Result<void> execAppScript(sqlite3* db, const std::string& sql) {
+  AppSqlScope scope(db, std::chrono::steady_clock::time_point::max(), SIZE_MAX);
+  const char* next = sql.c_str();
+  while (*next) {
+    if (leadingKeyword(next) == "VACUUM") {
+      return fail(ErrorCode::SqlRefused, "VACUUM is not allowed in app SQL");
+    }
+    scope.nextStatement();
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db, next, -1, &raw, &tail);
+    if (rc == SQLITE_OK && raw) {
+      while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      }
+      if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    sqlite3_finalize(raw);
+    if (rc != SQLITE_OK) {
+      if (!scope.refusal().empty()) return fail(ErrorCode::SqlRefused, scope.refusal());
+      return fail(ErrorCode::SqlError, sqlite3_errmsg(db));
+    }
+    next = tail;
+  }
+  return {};
 }
 
 SqliteDb::SqliteDb(SqliteOptions options, Metrics& metrics)
@@ -311,38 +382,51 @@ Result<void> applyJob(WriteJob& job, sqlite3* db) {
     return fail(ErrorCode::StorageWrite, e.what());
   }
 }
+
+// A job's own failure, as opposed to the storage failing under the whole group. SQLite rolls the
+// whole transaction back when it interrupts a writing statement (an app's runaway INSERT ...
+// SELECT stopped at its deadline): that still fails only the job whose statement it was.
+bool isJobsOwnFailure(const Error& e) {
+  return e.code == ErrorCode::SqlError || e.code == ErrorCode::SqlRefused ||
+         e.code == ErrorCode::SqlTimeout || e.code == ErrorCode::SqlTooLarge;
+}
 }  // namespace
 
 Result<void> SqliteDb::applyGroup(std::deque<WriteJob>& batch, std::vector<Result<void>>& results) {
-  // First without savepoints: two statements per job saved, and jobs almost never fail.
-  if (auto begun = execCached(writer_, "BEGIN IMMEDIATE"); !begun) return begun;
-  bool all_applied = true;
-  for (auto& job : batch) {
-    auto r = applyJob(job, writer_);
-    if (!r && sqlite3_get_autocommit(writer_))
-      return r;  // SQLite rolled the group back (SQLITE_FULL)
-    if (!r) {
-      all_applied = false;
-      break;
+  results.assign(batch.size(), Result<void>{});
+  std::vector<bool> failed(batch.size(), false);
+  // First without savepoints: two statements per job saved, and jobs almost never fail. When a
+  // job fails, the group is undone and redone with a savepoint per job, so only the failing jobs
+  // lose their writes (jobs are re-runnable: they apply the same items again). A job that failed
+  // is not run again: its failure stands, and a runaway statement costs the writer its time
+  // budget once, not once per pass.
+  bool savepoints = false;
+  while (true) {
+    if (auto begun = execCached(writer_, "BEGIN IMMEDIATE"); !begun) return begun;
+    bool redo = false;
+    for (size_t i = 0; i < batch.size() && !redo; ++i) {
+      if (failed[i]) continue;
+      if (savepoints) (void)execCached(writer_, "SAVEPOINT job");
+      auto r = applyJob(batch[i], writer_);
+      if (r) {
+        if (savepoints) (void)execCached(writer_, "RELEASE job");
+        continue;
+      }
+      const bool rolled_back = sqlite3_get_autocommit(writer_);
+      if (rolled_back && !isJobsOwnFailure(r.error())) return r;  // SQLITE_FULL: the group failed
+      failed[i] = true;
+      results[i] = std::move(r);
+      if (rolled_back || !savepoints) {
+        if (!rolled_back) (void)exec(writer_, "ROLLBACK");
+        savepoints = true;
+        redo = true;
+      } else {
+        (void)execCached(writer_, "ROLLBACK TO job");
+        (void)execCached(writer_, "RELEASE job");
+      }
     }
+    if (!redo) return {};
   }
-  if (all_applied) {
-    results.assign(batch.size(), Result<void>{});
-    return {};
-  }
-  // A job failed: undo the group and redo it with a savepoint per job, so only the failing jobs
-  // lose their writes (jobs are re-runnable: they apply the same items again).
-  (void)exec(writer_, "ROLLBACK");
-  if (auto begun = execCached(writer_, "BEGIN IMMEDIATE"); !begun) return begun;
-  for (auto& job : batch) {
-    (void)execCached(writer_, "SAVEPOINT job");
-    auto r = applyJob(job, writer_);
-    if (!r && sqlite3_get_autocommit(writer_)) return r;
-    if (!r) (void)execCached(writer_, "ROLLBACK TO job");
-    (void)execCached(writer_, "RELEASE job");
-    results.push_back(std::move(r));
-  }
-  return {};
 }
 
 Result<std::unique_ptr<Connection>> SqliteDb::checkoutReader() {

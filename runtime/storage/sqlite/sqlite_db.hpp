@@ -161,7 +161,12 @@ class Stmt {
 // Runs a parameterless statement through the statement cache (SAVEPOINT, RELEASE, BEGIN...).
 Result<void> execCached(sqlite3* db, const char* sql);
 
-// Runs one statement with SqlValue parameters ($N rewritten); returns rows for queries.
-Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement);
+// Runs one app statement with SqlValue parameters ($N rewritten) under the app SQL rules
+// (app_sql_guard.hpp) and `limits`; returns its rows when `collect` (db.query), else steps
+// through them keeping none (db.exec).
+Result<Rows> runStatement(sqlite3* db, const SqlStatement& statement, const AppSqlLimits& limits,
+                          bool collect);
+// Runs an app's script of statements (a migration) under the app SQL rules, without a deadline.
+Result<void> execAppScript(sqlite3* db, const std::string& sql);
 
 }  // namespace botfn::storage::sqlite

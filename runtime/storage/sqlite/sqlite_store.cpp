@@ -27,9 +27,19 @@ Result<void> stepDone(sqlite3* db, Stmt& stmt, std::string_view what) {
   return {};
 }
 
-// outbox_ids receives the id of each outbox row, in order (cleared first: a redone group applies
-// the commit again).
-Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& outbox_ids) {
+struct PendingCommit {
+  Commit commit;
+  std::vector<int64_t> outbox_ids;  // the id of each outbox row, in order
+  AppSqlBudget app_sql;             // the store's: bounds the commit's app writes
+};
+
+// Fills outbox_ids (cleared first: a redone group applies the commit again). The app writes
+// share one deadline: together they hold the writer, and so every other chat's commit, for at
+// most app_sql.time.
+Result<void> applyCommit(sqlite3* db, PendingCommit& pending) {
+  const Commit& c = pending.commit;
+  auto& outbox_ids = pending.outbox_ids;
+  const auto& app_sql = pending.app_sql;
   outbox_ids.clear();
   {
     // The marker goes first and never fails on a repeat: a redelivered update whose marker exists
@@ -67,8 +77,16 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
     }
     if (auto r = stepDone(db, s, "conversation"); !r) return r;
   }
-  for (const auto& w : c.app_writes) {
-    if (auto r = runStatement(db, w); !r) return tl::unexpected(r.error());
+  if (!c.app_writes.empty()) {
+    const AppSqlLimits limits{std::chrono::steady_clock::now() + app_sql.time, SIZE_MAX,
+                              app_sql.max_bytes};
+    for (size_t i = 0; i < c.app_writes.size(); ++i) {
+      if (auto r = runStatement(db, c.app_writes[i], limits, /*collect=*/false); !r) {
+        Error e = r.error();
+        e.detail = "db.exec #" + std::to_string(i + 1) + ": " + e.detail;
+        return tl::unexpected(std::move(e));
+      }
+    }
   }
   for (const auto& m : c.outbox) {
     Stmt s(db,
@@ -107,8 +125,8 @@ Result<void> applyCommit(sqlite3* db, const Commit& c, std::vector<int64_t>& out
 
 }  // namespace
 
-Result<Rows> SqliteStore::query(const SqlStatement& statement) {
-  return db_.read([&](sqlite3* db) { return runStatement(db, statement); });
+Result<Rows> SqliteStore::query(const SqlStatement& statement, const AppSqlLimits& limits) {
+  return db_.read([&](sqlite3* db) { return runStatement(db, statement, limits, true); });
 }
 
 Result<bool> SqliteStore::isProcessed(const std::string& bot, int64_t update_id) {
@@ -138,13 +156,10 @@ Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
 }
 
 void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) {
-  struct Pending {
-    Commit commit;
-    std::vector<int64_t> outbox_ids;
-  };
-  auto shared = std::make_shared<Pending>(Pending{std::move(commit), {}});
+  auto shared = std::make_shared<PendingCommit>(PendingCommit{std::move(commit), {}, app_sql_});
   db_.write(WriteJob{
-      [shared](sqlite3* db) { return applyCommit(db, shared->commit, shared->outbox_ids); },
+      // May run twice (a redone group): applies the same writes again.
+      [shared](sqlite3* db) { return applyCommit(db, *shared); },
       [this, shared, done = std::move(done)](Result<void> r) {
         // Hand the rows to the sender before answering: done() may release the
         // last owner of this store (nothing may touch `this` after it).
@@ -183,8 +198,8 @@ Result<int> SqliteStore::migrateApp(const std::string& app, const std::filesyste
       Stmt check(db, "SELECT 1 FROM app_migrations WHERE app = ?1 AND name = ?2");
       check.bind(1, app).bind(2, name);
       if (check.step() == SQLITE_ROW) return {};
-      if (auto e = exec(db, sql.c_str()); !e) {
-        return fail(ErrorCode::SqlError, file.string() + ": " + e.error().detail);
+      if (auto e = execAppScript(db, sql); !e) {
+        return fail(e.error().code, file.string() + ": " + e.error().detail);
       }
       Stmt mark(db, "INSERT INTO app_migrations (app, name, applied_at) VALUES (?1, ?2, ?3)");
       mark.bind(1, app).bind(2, name).bind(3, nowSeconds());

@@ -93,7 +93,7 @@ class DispatcherTest : public ::testing::Test {
   bool waitProcessed(size_t n) {
     const auto end = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < end) {
-      auto rows = store_->query({"SELECT count(*) FROM processed", {}});
+      auto rows = backend_.systemQuery("SELECT count(*) FROM processed");
       if (rows && std::get<int64_t>(rows->rows[0][0]) >= static_cast<int64_t>(n)) return true;
       std::this_thread::sleep_for(10ms);
     }

@@ -8,10 +8,9 @@ namespace botfn::storage::contract {
 namespace {
 
 std::vector<std::string> indexesOfOutbox(SqliteBackend& backend) {
-  auto rows =
-      backend.store().query({"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = "
-                             "'outbox' AND sql IS NOT NULL ORDER BY name",
-                             {}});
+  auto rows = backend.systemQuery(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT "
+      "NULL ORDER BY name");
   std::vector<std::string> out;
   if (rows) {
     for (auto& row : rows->rows) out.push_back(std::get<std::string>(row[0]));
@@ -31,10 +30,9 @@ TEST(SchemaTest, TheOldOutboxIndexIsReplacedOnStart) {
 
 TEST(SchemaTest, PendingRowsAreReadThroughTheirIndex) {
   SqliteBackend backend;
-  auto plan =
-      backend.store().query({"EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND "
-                             "id > ?2 ORDER BY id LIMIT ?1",
-                             {int64_t{10}, int64_t{0}}});
+  auto plan = backend.systemQuery(
+      "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND id > 10 ORDER BY id "
+      "LIMIT 10");
   ASSERT_TRUE(plan);
   ASSERT_FALSE(plan->rows.empty());
   EXPECT_NE(std::get<std::string>(plan->rows[0].back()).find("outbox_pending_rows"),

@@ -31,6 +31,31 @@ app:command("spin", function(ctx)
   while true do end
 end)
 
+-- App SQL that would hurt the runtime (issue 7): unbounded recursive CTEs, in a read on the
+-- worker and in a write run by the commit on the storage writer, and botfn's own tables.
+local runaway = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+
+app:command("sqlspin", function(ctx)
+  local rows = db.query(runaway .. "SELECT count(*) AS n FROM r")
+  ctx:reply("never " .. rows[1].n)
+end)
+
+app:command("sqlspinw", function(ctx)
+  db.exec("CREATE TABLE IF NOT EXISTS spin (n INTEGER)")
+  db.exec(runaway .. "INSERT INTO spin (n) SELECT n FROM r")
+  ctx:reply("never")
+end)
+
+app:command("peek", function(ctx)
+  local rows = db.query("SELECT count(*) AS n FROM outbox")
+  ctx:reply("outbox " .. rows[1].n)
+end)
+
+app:command("poke", function(ctx)
+  db.exec("DELETE FROM outbox")
+  ctx:reply("poked")
+end)
+
 app:on("text", function(ctx)
   if #ctx.text > 1000 then return ctx:reply("echo long " .. #ctx.text) end
   ctx:reply("echo " .. ctx.text)
