@@ -26,8 +26,8 @@ void count(const FunctionContext& ctx, const std::string& bot, int status) {
       return;
     }
   }
-  ctx.metrics->counter("botfn_ingress_requests_total",
-                       "bot=\"" + bot + "\",status=\"" + std::to_string(status) + "\"")++;
+  ctx.metrics->counter("botfn_ingress_requests_total", "bot=\"" + labelValue(bot) + "\",status=\"" +
+                                                           std::to_string(status) + "\"")++;
 }
 
 void refuse(const FunctionContext& ctx, const std::string& bot, const ingress::Responder& res,
@@ -65,6 +65,12 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   if (!envelope) return refuse(ctx, bot_name, responder, envelope.error().code);
   if (ctx.bus->writeBacklog() >= ctx.max_backlog) {
     ctx.metrics->counter("botfn_ingress_backlog_refused_total", "bot=\"" + bot_name + "\"")++;
+    return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
+  }
+  // The queue's memory window is full (ingest.max_queued_updates / max_queued_bytes), or entries
+  // already wait on disk behind it: Telegram keeps the update and retries.
+  if (ctx.bus->queueLoad().full) {
+    ctx.metrics->counter("botfn_ingress_queue_refused_total", "bot=\"" + bot_name + "\"")++;
     return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
   }
   const int64_t update_id = envelope->update_id;

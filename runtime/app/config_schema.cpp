@@ -70,9 +70,28 @@ const std::vector<GlobalKey>& globalKeys() {
               "How long a write waits for a lock held by another process before it fails as a "
               "storage fault.",
               1, 600000),
+      STR_KEY("storage.synchronous", storage_synchronous, "full",
+              "full or normal (SQLite PRAGMA synchronous, WAL mode). Both survive a process "
+              "crash; only full survives power loss or an OS crash (an fsync per write group)."),
+      INT_KEY("storage.retention_processed_h", storage_retention_processed_h, 72,
+              "Hours a processed marker is kept (never while its update is still queued).", 1,
+              24 * 365),
+      INT_KEY("storage.retention_sent_outbox_h", storage_retention_sent_outbox_h, 168,
+              "Hours a sent or failed outbox row is kept; an edit of a pruned message's handle "
+              "finds no message.",
+              1, 24 * 3650),
+      INT_KEY("storage.retention_dead_letters_days", storage_retention_dead_letters_days, 30,
+              "Days a dead letter is kept (and listed by `botfn dlq list`).", 1, 3650),
       INT_KEY("ingest.max_backlog", ingest_max_backlog, 10000,
               "Writes waiting for the disk above which webhooks answer 503 with Retry-After.", 1,
               10000000),
+      INT_KEY("ingest.max_queued_updates", ingest_max_queued_updates, 20000,
+              "Queued updates held in memory; at the cap webhooks answer 503 with Retry-After and "
+              "the rest of the queue (after a restart, or from long polling) waits on disk.",
+              1, 100000000),
+      INT_KEY("ingest.max_queued_bytes", ingest_max_queued_bytes, 67108864,
+              "Bytes of queued updates held in memory; the same rule as max_queued_updates.",
+              1048576, INT64_MAX),
       INT_KEY("ingest.dedupe_window_s", ingest_dedupe_window_s, 259200,
               "Seconds an update_id is remembered per bot to drop repeats.", 60, 30 * 86400),
       STR_KEY("lua.scripts_dir", scripts_dir, "scripts-lua", "Folder with lib/ and apps/."),
