@@ -1,4 +1,5 @@
-// The count hook behind the CPU budget, interrupt() and the sticky out-of-memory failure.
+// The count hook behind the CPU budget, interrupt() and the sticky out-of-memory failure, and the
+// same check for long C calls the hook cannot reach (budgetSpent/raiseBudgetKill).
 // Uses VmContext (deadline, flags, interned messages); armed by coroutine_runner.cpp.
 #include "lua/budget_hook.hpp"
 
@@ -10,16 +11,21 @@ namespace botfn::lua {
 
 namespace {
 
-void budgetHook(lua_State* L, lua_Debug*) {
-  VmContext& ctx = contextOf(L);
-  if (!ctx.killed && !ctx.memRefused) {
-    if (ctx.interrupt.load(std::memory_order_relaxed)) {
-      ctx.interrupted = true;
-    } else if (VmContext::Clock::now() < ctx.deadline) {
-      return;
-    }
-    ctx.killed = true;
+// True once the run must stop; records why in the context's flags.
+bool killDue(VmContext& ctx) {
+  if (ctx.killed || ctx.memRefused) return true;
+  if (ctx.interrupt.load(std::memory_order_relaxed)) {
+    ctx.interrupted = true;
+  } else if (VmContext::Clock::now() < ctx.deadline) {
+    return false;
   }
+  ctx.killed = true;
+  return true;
+}
+
+void budgetHook(lua_State* L, lua_Debug*);
+
+int raiseKill(lua_State* L, const VmContext& ctx) {
   // Sticky: re-armed at count 1, every further instruction raises again, so pcall, xpcall or
   // coroutine.resume in the script cannot swallow the kill and the error reaches the host.
   lua_sethook(L, budgetHook, LUA_MASKCOUNT, 1);
@@ -27,7 +33,12 @@ void budgetHook(lua_State* L, lua_Debug*) {
                       : ctx.interrupted ? ctx.interruptMessageRef
                                         : ctx.killMessageRef;
   lua_rawgeti(L, LUA_REGISTRYINDEX, message);  // interned: no allocation at the memory cap
-  lua_error(L);
+  return lua_error(L);
+}
+
+void budgetHook(lua_State* L, lua_Debug*) {
+  VmContext& ctx = contextOf(L);
+  if (killDue(ctx)) raiseKill(L, ctx);
 }
 
 }  // namespace
@@ -37,5 +48,13 @@ void armBudgetHook(lua_State* L) {
 }
 
 void disarmBudgetHook(lua_State* L) { lua_sethook(L, nullptr, 0, 0); }
+
+bool budgetSpent(lua_State* L) {
+  // The hook is armed exactly while a run is in progress; outside one there is no budget.
+  if (lua_gethook(L) != budgetHook) return false;
+  return killDue(contextOf(L));
+}
+
+int raiseBudgetKill(lua_State* L) { return raiseKill(L, contextOf(L)); }
 
 }  // namespace botfn::lua

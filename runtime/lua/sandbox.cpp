@@ -1,5 +1,6 @@
 // installSandbox(): the allow-listed libraries, the trusted prelude and the emptied globals
-// (LUA_SANDBOX.md §4.2). Uses sandbox_prelude.cpp, c_nesting.cpp and the print sink in VmOptions.
+// (LUA_SANDBOX.md §4.2). Uses sandbox_prelude.cpp, c_nesting.cpp, pattern_lib.cpp and the print
+// sink in VmOptions.
 // Called once by Vm::create(), inside lua_cpcall so any failure is an error, not a panic.
 #include "lua/sandbox.hpp"
 
@@ -13,6 +14,7 @@
 
 #include "lua/binding.hpp"
 #include "lua/c_nesting.hpp"
+#include "lua/pattern_lib.hpp"
 #include "lua/sandbox_prelude.hpp"
 #include "lua/traceback.hpp"
 #include "lua/vm.hpp"
@@ -76,6 +78,8 @@ int install(lua_State* L) {
     lua_pushstring(L, lib.name);
     lua_call(L, 1, 0);
   }
+  // Before the prelude copies the string table: its matcher stops at the CPU budget.
+  installPatternFunctions(L);
 
   const std::string_view prelude = sandboxPreludeSource();
   if (luaL_loadbufferx(L, prelude.data(), prelude.size(), "=sandbox_prelude", "t") != 0) {
