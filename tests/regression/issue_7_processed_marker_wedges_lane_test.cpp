@@ -23,7 +23,11 @@ class FaultyStore final : public storage::Store {
   std::atomic<bool> fail_marker_reads{false};
   std::atomic<bool> throw_on_conversation{false};
 
-  Result<storage::Rows> query(const storage::SqlStatement& s) override { return inner_.query(s); }
+  using storage::Store::query;
+  Result<storage::Rows> query(const storage::SqlStatement& s,
+                              const storage::AppSqlLimits& limits) override {
+    return inner_.query(s, limits);
+  }
   Result<bool> isProcessed(const std::string& bot, int64_t update_id) override {
     if (fail_marker_reads) return fail(ErrorCode::StorageRead, "marker read failed (test)");
     return inner_.isProcessed(bot, update_id);
