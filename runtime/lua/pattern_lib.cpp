@@ -8,6 +8,8 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "lua/binding.hpp"
 #include "lua/budget_hook.hpp"
@@ -22,9 +24,18 @@ using pattern::Matcher;
 
 bool budgetLeft(void* L) { return !budgetSpent(static_cast<lua_State*>(L)); }
 
-int raiseFailure(lua_State* L, Failure failure) {
+// Errors carry the position of the calling script, as LuaJIT's do. `level` is 1, or 2 inside
+// gsub's guarded half, which runs below the C function the script called.
+int raiseAt(lua_State* L, int level, const char* message) {
+  luaL_where(L, level);
+  lua_pushstring(L, message);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+int raiseFailure(lua_State* L, Failure failure, int level = 1) {
   if (failure == Failure::BudgetSpent) return raiseBudgetKill(L);
-  return luaL_error(L, "%s", pattern::failureMessage(failure));
+  return raiseAt(L, level, pattern::failureMessage(failure));
 }
 
 // LuaJIT reads init and n as 32-bit integers: truncated, and INT_MIN when out of range.
@@ -45,15 +56,15 @@ std::size_t startOffset(std::int32_t init, std::size_t len) {
 }
 
 // Capture i of the last match; with no captures, capture 0 is the whole match.
-void pushCapture(lua_State* L, const Matcher& m, int i) {
+void pushCapture(lua_State* L, const Matcher& m, int i, int level = 1) {
   if (i >= m.captureCount()) {
-    if (i != 0) luaL_error(L, "%s", pattern::failureMessage(Failure::InvalidCaptureIndex));
+    if (i != 0) raiseFailure(L, Failure::InvalidCaptureIndex, level);
     lua_pushlstring(L, m.subject() + m.matchBegin(), m.matchEnd() - m.matchBegin());
     return;
   }
   const pattern::Capture& capture = m.capture(i);
   if (capture.len == pattern::kCaptureUnfinished) {
-    luaL_error(L, "%s", pattern::failureMessage(Failure::UnfinishedCapture));
+    raiseFailure(L, Failure::UnfinishedCapture, level);
   }
   if (capture.len == pattern::kCapturePosition) {
     lua_pushinteger(L, capture.begin - m.subject() + 1);
@@ -62,10 +73,10 @@ void pushCapture(lua_State* L, const Matcher& m, int i) {
   }
 }
 
-int pushCaptures(lua_State* L, const Matcher& m, bool wholeIfNone) {
+int pushCaptures(lua_State* L, const Matcher& m, bool wholeIfNone, int level = 1) {
   const int n = m.captureCount() == 0 && wholeIfNone ? 1 : m.captureCount();
   luaL_checkstack(L, n, "too many captures");
-  for (int i = 0; i < n; ++i) pushCapture(L, m, i);
+  for (int i = 0; i < n; ++i) pushCapture(L, m, i, level);
   return n;
 }
 
@@ -74,8 +85,9 @@ int findOrMatch(lua_State* L, bool find) {
   std::size_t lp = 0;
   const char* s = luaL_checklstring(L, 1, &ls);
   const char* p = luaL_checklstring(L, 2, &lp);
-  const std::size_t start = startOffset(optInt32(L, 3, 1), ls);
-  if (find && (lua_toboolean(L, 4) || !pattern::hasSpecials(p, lp))) {
+  const int top = lua_gettop(L);  // absent arguments cost no stack lookups
+  const std::size_t start = startOffset(top >= 3 ? optInt32(L, 3, 1) : 1, ls);
+  if (find && ((top >= 4 && lua_toboolean(L, 4)) || !pattern::hasSpecials(p, lp))) {
     const char* at = pattern::findPlain(s + start, ls - start, p, lp);
     if (at == nullptr) {
       lua_pushnil(L);
@@ -103,6 +115,8 @@ int strFind(lua_State* L) { return findOrMatch(L, true); }
 int strMatch(lua_State* L) { return findOrMatch(L, false); }
 
 // The gmatch iterator; upvalues: subject, pattern, next start offset. '^' is a literal here.
+// (A Matcher kept in a userdata upvalue measured slower: its allocation costs more per loop
+// than setting one up per step.)
 int gmatchStep(lua_State* L) {
   std::size_t ls = 0;
   std::size_t lp = 0;
@@ -131,103 +145,119 @@ int strGmatch(lua_State* L) {
   return 1;
 }
 
-// t[k] for a replacement table with a metatable: __index may run Lua, so it is guarded.
-int indexTable(lua_State* L) {
-  lua_gettable(L, 1);
-  return 1;
+// luaL_addlstring copies byte by byte; a memcpy while the buffer has room.
+void addBytes(luaL_Buffer* b, const char* s, std::size_t len) {
+  const auto room = static_cast<std::size_t>(b->buffer + LUAL_BUFFERSIZE - b->p);
+  if (len <= room) {
+    std::memcpy(b->p, s, len);
+    luaL_addsize(b, len);
+  } else {
+    luaL_addlstring(b, s, len);
+  }
+}
+
+void addMatch(luaL_Buffer* b, const Matcher& m) {
+  addBytes(b, m.subject() + m.matchBegin(), m.matchEnd() - m.matchBegin());
 }
 
 // A string replacement: %0 is the match, %1-%9 its captures, %x any other x (a trailing % adds
 // the NUL byte that ends the C string in LuaJIT).
-void addTemplate(lua_State* L, luaL_Buffer* b, const Matcher& m, const char* r, std::size_t lr) {
+void addTemplate(lua_State* L, luaL_Buffer* b, const Matcher& m, const char* r, std::size_t lr,
+                 int level) {
   const char* end = r + lr;
   while (r < end) {
-    const auto* percent = static_cast<const char*>(std::memchr(r, '%', end - r));
-    if (percent == nullptr) {
-      luaL_addlstring(b, r, end - r);
-      return;
-    }
-    luaL_addlstring(b, r, percent - r);
+    const char* percent = r;
+    while (percent < end && *percent != '%') ++percent;
+    addBytes(b, r, percent - r);
+    if (percent == end) return;
     r = percent + 1;
     const char c = r < end ? *r : '\0';
     if (r < end) ++r;
     if (c < '0' || c > '9') {
       luaL_addchar(b, c);
     } else if (c == '0') {
-      luaL_addlstring(b, m.subject() + m.matchBegin(), m.matchEnd() - m.matchBegin());
+      addMatch(b, m);
     } else {
-      pushCapture(L, m, c - '1');
+      pushCapture(L, m, c - '1', level);
       luaL_addvalue(b);
     }
   }
 }
 
-// Appends the replacement of the current match. Function and table replacements run Lua, so
-// they pass through the C-nesting guard (protectedCallback) like every host callback.
-void addReplacement(lua_State* L, luaL_Buffer* b, const Matcher& m, int replType) {
-  if (replType == LUA_TSTRING || replType == LUA_TNUMBER) {
-    std::size_t lr = 0;
-    const char* r = lua_tolstring(L, 3, &lr);
-    addTemplate(L, b, m, r, lr);
+// gsub's checked arguments: subject, pattern, replacement (its text when it is a string or a
+// number) and the most replacements to make.
+struct GsubArgs {
+  const char* s = nullptr;
+  std::size_t ls = 0;
+  const char* p = nullptr;
+  std::size_t lp = 0;
+  int replType = LUA_TNIL;
+  const char* r = nullptr;
+  std::size_t lr = 0;
+  std::int32_t maxN = 0;
+};
+
+// Checks and reads gsub's arguments in LuaJIT's order, so bad ones fail with the same message.
+GsubArgs readGsubArgs(lua_State* L) {
+  GsubArgs a;
+  a.s = luaL_checklstring(L, 1, &a.ls);
+  a.p = luaL_checklstring(L, 2, &a.lp);
+  a.replType = lua_type(L, 3);
+  a.maxN = optInt32(L, 4, static_cast<std::int32_t>(a.ls + 1));
+  luaL_argcheck(L,
+                a.replType == LUA_TNUMBER || a.replType == LUA_TSTRING ||
+                    a.replType == LUA_TFUNCTION || a.replType == LUA_TTABLE,
+                3, "string/function/table expected");
+  if (a.replType == LUA_TNUMBER || a.replType == LUA_TSTRING) a.r = lua_tolstring(L, 3, &a.lr);
+  return a;
+}
+
+// Appends the replacement of the current match.
+void addReplacement(lua_State* L, luaL_Buffer* b, const Matcher& m, const GsubArgs& a, int level) {
+  if (a.r != nullptr) {
+    addTemplate(L, b, m, a.r, a.lr, level);
     return;
   }
-  if (replType == LUA_TFUNCTION) {
+  if (a.replType == LUA_TFUNCTION) {
     lua_pushvalue(L, 3);
-    const int n = pushCaptures(L, m, true);
-    protectedCallback(L, n, 1, "string.gsub");
+    const int n = pushCaptures(L, m, true, level);
+    lua_call(L, n, 1);
   } else {
-    pushCapture(L, m, 0);  // key
-    lua_pushvalue(L, -1);
-    lua_rawget(L, 3);  // stack: ..., key, rawvalue
-    if (lua_isnil(L, -1) && lua_getmetatable(L, 3)) {
-      lua_pop(L, 2);  // stack: ..., key
-      lua_pushcfunction(L, indexTable);
-      lua_pushvalue(L, 3);
-      lua_pushvalue(L, -3);  // stack: ..., key, indexTable, t, key
-      protectedCallback(L, 2, 1, "string.gsub");
-    }
-    lua_remove(L, -2);  // stack: ..., value
+    pushCapture(L, m, 0, level);
+    lua_gettable(L, 3);
   }
   if (!lua_toboolean(L, -1)) {  // false or nil keeps the match unchanged
     lua_pop(L, 1);
-    luaL_addlstring(b, m.subject() + m.matchBegin(), m.matchEnd() - m.matchBegin());
+    addMatch(b, m);
   } else if (!lua_isstring(L, -1)) {
-    luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+    lua_pushfstring(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+    raiseAt(L, level, lua_tostring(L, -1));
   } else {
     luaL_addvalue(b);
   }
 }
 
-int strGsub(lua_State* L) {
-  std::size_t ls = 0;
-  std::size_t lp = 0;
-  const char* s = luaL_checklstring(L, 1, &ls);
-  const char* p = luaL_checklstring(L, 2, &lp);
-  const int replType = lua_type(L, 3);
-  const std::int32_t maxN = optInt32(L, 4, static_cast<std::int32_t>(ls + 1));
-  luaL_argcheck(L,
-                replType == LUA_TNUMBER || replType == LUA_TSTRING || replType == LUA_TFUNCTION ||
-                    replType == LUA_TTABLE,
-                3, "string/function/table expected");
-  const bool anchored = lp > 0 && p[0] == '^';
-  Matcher m(s, ls, p + anchored, lp - anchored, budgetLeft, L);
+// The work of gsub; `level` as in raiseAt().
+int gsubWork(lua_State* L, const GsubArgs& a, int level) {
+  const bool anchored = a.lp > 0 && a.p[0] == '^';
+  Matcher m(a.s, a.ls, a.p + anchored, a.lp - anchored, budgetLeft, L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   std::size_t src = 0;
   std::int32_t n = 0;
-  while (n < maxN) {
+  while (n < a.maxN) {
     if (!m.search(src, anchored)) {
-      if (m.failure() != Failure::None) return raiseFailure(L, m.failure());
+      if (m.failure() != Failure::None) return raiseFailure(L, m.failure(), level);
       break;
     }
-    luaL_addlstring(&b, s + src, m.matchBegin() - src);
+    addBytes(&b, a.s + src, m.matchBegin() - src);
     src = m.matchBegin();
     ++n;
-    addReplacement(L, &b, m, replType);
+    addReplacement(L, &b, m, a, level);
     if (m.matchEnd() > src) {
       src = m.matchEnd();
-    } else if (src < ls) {  // an empty match: copy one character and go on after it
-      luaL_addchar(&b, s[src]);
+    } else if (src < a.ls) {  // an empty match: copy one character and go on after it
+      luaL_addchar(&b, a.s[src]);
       ++src;
     } else {
       break;
@@ -239,25 +269,43 @@ int strGsub(lua_State* L) {
     lua_pushinteger(L, 0);
     return 2;
   }
-  luaL_addlstring(&b, s + src, ls - src);
+  addBytes(&b, a.s + src, a.ls - src);
   luaL_pushresult(&b);
   lua_pushinteger(L, n);
+  return 2;
+}
+
+int gsubGuarded(lua_State* L) { return gsubWork(L, readGsubArgs(L), 2); }
+
+// Function and table replacements run Lua from inside gsub, so the whole call passes through the
+// C-nesting guard once: counted, and protected so the count stays exact when a callback fails.
+// Upvalue 1 is gsubGuarded (no closure is allocated per call).
+int strGsub(lua_State* L) {
+  const GsubArgs a = readGsubArgs(L);
+  if (a.replType != LUA_TFUNCTION && a.replType != LUA_TTABLE) return gsubWork(L, a, 1);
+  lua_settop(L, 4);
+  enterCallback(L, "string.gsub");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);  // stack: gsubGuarded, s, p, repl, n
+  const int status = lua_pcall(L, 4, 2, 0);
+  leaveCallback(L);
+  if (status != 0) return lua_error(L);
   return 2;
 }
 
 }  // namespace
 
 void installPatternFunctions(lua_State* L) {
-  static constexpr luaL_Reg kFunctions[] = {{"find", strFind},
-                                            {"match", strMatch},
-                                            {"gmatch", strGmatch},
-                                            {"gsub", strGsub},
-                                            {nullptr, nullptr}};
+  static constexpr luaL_Reg kFunctions[] = {
+      {"find", strFind}, {"match", strMatch}, {"gmatch", strGmatch}, {nullptr, nullptr}};
   lua_getfield(L, LUA_GLOBALSINDEX, "string");  // stack: string
   for (const luaL_Reg* reg = kFunctions; reg->name != nullptr; ++reg) {
     lua_pushcfunction(L, reg->func);
     lua_setfield(L, -2, reg->name);
   }
+  lua_pushcfunction(L, gsubGuarded);
+  lua_pushcclosure(L, strGsub, 1);
+  lua_setfield(L, -2, "gsub");  // stack: string
   lua_pop(L, 1);
 }
 

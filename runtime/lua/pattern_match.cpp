@@ -137,6 +137,30 @@ constexpr std::array<bool, 256> makeSpecials() {
 
 constexpr auto kSpecials = makeSpecials();
 
+// Short patterns are the rule: a plain loop beats the call into strnlen.
+const char* cStringEnd(const char* p, std::size_t len) noexcept {
+  const char* end = p + len;
+  while (p < end && *p != '\0') ++p;
+  return p;
+}
+
+// memchr/memrchr, without the call for the short spans that are the rule between pattern items.
+inline const char* findByte(const char* s, std::ptrdiff_t len, int c) noexcept {
+  if (len > 32) return static_cast<const char*>(std::memchr(s, c, static_cast<std::size_t>(len)));
+  for (std::ptrdiff_t i = 0; i < len; ++i) {
+    if (static_cast<unsigned char>(s[i]) == c) return s + i;
+  }
+  return nullptr;
+}
+
+inline const char* findLastByte(const char* s, std::ptrdiff_t len, int c) noexcept {
+  if (len > 32) return static_cast<const char*>(::memrchr(s, c, static_cast<std::size_t>(len)));
+  for (std::ptrdiff_t i = len - 1; i >= 0; --i) {
+    if (static_cast<unsigned char>(s[i]) == c) return s + i;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* failureMessage(Failure failure) noexcept {
@@ -177,7 +201,15 @@ bool hasSpecials(const char* pattern, std::size_t len) noexcept {
 const char* findPlain(const char* text, std::size_t n, const char* needle, std::size_t m) noexcept {
   if (m == 0) return text;
   if (m > n) return nullptr;
-  if (m == 1) return static_cast<const char*>(std::memchr(text, needle[0], n));
+  if (m == 1) return findByte(text, static_cast<std::ptrdiff_t>(n), needle[0]);
+  if (n <= 64) {  // at most 64 x 64 comparisons: no call overhead, no bound needed
+    for (std::size_t i = 0; i + m <= n; ++i) {
+      std::size_t j = 0;
+      while (j < m && text[i + j] == needle[j]) ++j;
+      if (j == m) return text + i;
+    }
+    return nullptr;
+  }
   // memchr for the first byte and memcmp for the rest is the fastest on short texts, but it is
   // quadratic at worst: past a bound on the work, the linear memmem (two-way) takes over.
   const char* lastStart = text + (n - m);
@@ -203,7 +235,7 @@ Matcher::Matcher(const char* subject, std::size_t subjectLen, const char* patter
       subjectEnd_(subject + subjectLen),
       pattern_(pattern),
       // Lua 5.1 patterns are C strings: the first NUL ends the pattern.
-      patternEnd_(pattern + ::strnlen(pattern, patternLen)),
+      patternEnd_(cStringEnd(pattern, patternLen)),
       poll_(poll),
       pollArg_(pollArg) {}
 
@@ -217,20 +249,21 @@ bool Matcher::search(std::size_t from, bool anchored) noexcept {
   const char* s = subject_ + from;
   try {
     // A pattern that starts with a character it must match can only match where that character
-    // is: memchr finds a literal, a scan finds a class; other positions are never tried.
-    const int literal = anchored ? -1 : literalAfter(pattern_);
-    const char* first = nullptr;
-    const char* firstEnd = nullptr;
-    if (!anchored && literal < 0) firstItem(first, firstEnd);
+    // is: a byte search finds a literal, a scan finds a class; other positions are never tried.
+    // Short subjects skip the set-up: trying each position is as cheap there.
+    const bool filter = !anchored && subjectEnd_ - s > 16;
+    if (filter && !prefilterReady_) preparePrefilter();
     for (;;) {
-      if (literal >= 0) {
-        const void* at = std::memchr(s, literal, static_cast<std::size_t>(subjectEnd_ - s));
+      if (filter && literal_ >= 0) {
+        const char* at = findByte(s, subjectEnd_ - s, literal_);
         if (at == nullptr) return false;
-        spend(static_cast<const char*>(at) - s);
-        s = static_cast<const char*>(at);
-      } else if (first != nullptr) {
+        spend(at - s);
+        s = at;
+      } else if (filter && first_ != nullptr) {
         const char* at = s;
-        while (at < subjectEnd_ && !single(static_cast<unsigned char>(*at), first, firstEnd)) ++at;
+        while (at < subjectEnd_ && !single(static_cast<unsigned char>(*at), first_, firstEnd_)) {
+          ++at;
+        }
         spend(at - s);
         if (at == subjectEnd_) return false;
         s = at;
@@ -249,6 +282,12 @@ bool Matcher::search(std::size_t from, bool anchored) noexcept {
     failure_ = failure;
     return false;
   }
+}
+
+void Matcher::preparePrefilter() {
+  prefilterReady_ = true;
+  literal_ = literalAfter(pattern_);
+  if (literal_ < 0) firstItem(first_, firstEnd_);
 }
 
 // The single-character item every match must start with, after any capture openings; first
@@ -272,7 +311,7 @@ void Matcher::firstItem(const char*& first, const char*& firstEnd) const {
 
 // The literal byte a match of the pattern rest at `p` must start with, or -1 if there is none
 // (an empty rest, a class, a capture, or an item that may match nothing).
-int Matcher::literalAfter(const char* p) const noexcept {
+inline int Matcher::literalAfter(const char* p) const noexcept {
   if (p >= patternEnd_) return -1;
   const char c = *p;
   if (c == '$' || c == '(' || c == ')' || c == '%' || c == '[' || c == '.') return -1;
@@ -406,12 +445,12 @@ const char* Matcher::longest(const char* s, const char* p, const char* ep) {
   for (;;) {
     if (literal >= 0) {
       const std::ptrdiff_t span = std::min(n + 1, available);
-      const void* at = span > 0 ? ::memrchr(s, literal, static_cast<std::size_t>(span)) : nullptr;
+      const char* at = findLastByte(s, span, literal);
       if (at == nullptr) {
         spend(n);
         return nullptr;
       }
-      const std::ptrdiff_t i = static_cast<const char*>(at) - s;
+      const std::ptrdiff_t i = at - s;
       spend(n - i);
       n = i;
     }
@@ -432,13 +471,13 @@ const char* Matcher::shortest(const char* s, const char* p, const char* ep) {
   const int literal = depth_ < kMaxDepth ? literalAfter(ep + 1) : -1;
   if (*p == '.' && literal >= 0) {  // `.-c`: only the positions of c can end the run
     for (;;) {
-      const void* at = std::memchr(s, literal, static_cast<std::size_t>(subjectEnd_ - s));
+      const char* at = findByte(s, subjectEnd_ - s, literal);
       if (at == nullptr) {
         spend(subjectEnd_ - s);
         return nullptr;
       }
-      spend(static_cast<const char*>(at) - s);
-      s = static_cast<const char*>(at);
+      spend(at - s);
+      s = at;
       if (const char* result = match(s, ep + 1)) return result;
       ++s;
     }

@@ -73,6 +73,7 @@ class Matcher {
  private:
   const char* match(const char* s, const char* p);
   const char* matchItems(const char* s, const char* p);
+  void preparePrefilter();
   void firstItem(const char*& first, const char*& firstEnd) const;
   const char* itemEnd(const char* p) const;
   [[gnu::always_inline]] bool single(unsigned char c, const char* p, const char* ep) const noexcept;
@@ -99,6 +100,11 @@ class Matcher {
   int depth_ = 0;
   int level_ = 0;
   Failure failure_ = Failure::None;
+  // Where a match can start, worked out once per Matcher (gsub and gmatch search many times).
+  bool prefilterReady_ = false;
+  int literal_ = -1;
+  const char* first_ = nullptr;
+  const char* firstEnd_ = nullptr;
   const char* begin_ = nullptr;
   const char* end_ = nullptr;
   Capture captures_[kMaxCaptures];

@@ -56,6 +56,12 @@ app:command("poke", function(ctx)
   ctx:reply("poked")
 end)
 
+-- A pattern that backtracks for seconds with a naive matcher (issue 7 item 10).
+app:command("patbomb", function(ctx)
+  local subject = ("a"):rep(3000)
+  ctx:reply("patbomb " .. tostring(subject:find("a-a-a-b")))
+end)
+
 app:on("text", function(ctx)
   if #ctx.text > 1000 then return ctx:reply("echo long " .. #ctx.text) end
   ctx:reply("echo " .. ctx.text)
