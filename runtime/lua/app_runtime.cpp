@@ -10,6 +10,7 @@
 #include "lua/api/json_bridge.hpp"
 #include "lua/api/modules.hpp"
 #include "lua/big_stack_thread.hpp"
+#include "lua/binding.hpp"
 #include "lua/coroutine_runner.hpp"
 #include "lua/loader.hpp"
 #include "lua/vm.hpp"
@@ -94,6 +95,16 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
       if (!catalog) return tl::unexpected(catalog.error());
       app->instance.catalogs.emplace(entry.path().stem().string(), std::move(*catalog));
     }
+  }
+  // Isolation between updates: nothing built while loading may carry one chat's data to the
+  // next, so the files' globals, the module tables and the app itself become read-only.
+  if (auto frozen = app->loader->freezeLoaded(); !frozen) return tl::unexpected(frozen.error());
+  app->instance.app.push(L);
+  if (vm.freezeTop(L, "the app (" + (app_dir / "main.lua").string() + ")") != 0) {
+    std::string message =
+        stringAt(L, -1).empty() ? "freezing the app failed" : std::string(stringAt(L, -1));
+    lua_pop(L, 1);
+    return tl::unexpected(std::move(message));
   }
   return app;
 }

@@ -93,6 +93,27 @@ inline std::string_view stringAt(lua_State* L, int idx) noexcept {
 // Returns false if `tname` already existed (then the existing one is pushed).
 bool newHiddenMetatable(lua_State* L, const char* tname);
 
+// A read-only table (a frozen module table, a sandbox library) keeps its fields in a backing
+// table (sandbox_prelude.cpp). Pushes that backing table and returns true, or pushes nothing.
+bool pushFrozenFields(lua_State* L, int idx);
+
+// Calls fn() for each field of the table at absolute index `idx`, key at -2 and value at -1
+// (fn leaves the stack as it found it); raw like lua_next, and a read-only table's backing
+// fields included. No metamethod runs.
+template <class Fn>
+void forEachField(lua_State* L, int idx, Fn&& fn) {
+  const int backing = pushFrozenFields(L, idx) ? lua_gettop(L) : 0;
+  for (const int table : {idx, backing}) {
+    if (table == 0) continue;
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+      fn();
+      lua_pop(L, 1);
+    }
+  }
+  if (backing != 0) lua_remove(L, backing);
+}
+
 // The host pointer of the run in progress (Coroutine::setHostContext), e.g. the update's state.
 void* hostContext(lua_State* L) noexcept;
 template <class T>

@@ -84,21 +84,17 @@ int httpRequest(lua_State* L) {
   lua_pop(L, 1);
   lua_getfield(L, t, "headers");
   if (lua_istable(L, -1)) {
-    const int h = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, h) != 0) {
+    forEachField(L, lua_gettop(L), [&] {
       if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
         std::string name(stringAt(L, -2));
         std::string value(stringAt(L, -1));
         if (name.find_first_of("\r\n:") != std::string::npos ||
             value.find_first_of("\r\n") != std::string::npos) {
-          return raiseError(L, "http.request: header '%s' contains a line break or colon",
-                            name.c_str());
+          raiseError(L, "http.request: header '%s' contains a line break or colon", name.c_str());
         }
         req.headers.emplace_back(std::move(name), std::move(value));
       }
-      lua_pop(L, 1);
-    }
+    });
   }
   lua_pop(L, 1);
   double timeout_s = 10;
