@@ -138,6 +138,21 @@ void leaveCallback(lua_State* L) noexcept;
 // Use it for every call from a host function back into Lua (like lua_call(L, nargs, nresults)).
 void protectedCallback(lua_State* L, int nargs, int nresults, const char* apiName);
 
+// enterCallback/leaveCallback around a scope in which a host function reads a script's table:
+// lua_getfield runs __index, which may call the same host function again, one C frame deeper
+// each time (LUA_SANDBOX.md section 3.5). The depth is given back when a Lua error unwinds the
+// scope too; the runner resets it at every resume in any case.
+class CallbackScope {
+ public:
+  CallbackScope(lua_State* L, const char* apiName) : L_(L) { enterCallback(L, apiName); }
+  ~CallbackScope() { leaveCallback(L_); }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+ private:
+  lua_State* L_;
+};
+
 // Time spent in its scope (a blocking host operation) is not charged to the run's CPU budget.
 class BudgetPause {
  public:
