@@ -1,8 +1,11 @@
-// LuaExecutor: app loading, per-update coroutines, suspension on http.request, outcome mapping.
+// LuaExecutor: app loading, per-update coroutines, suspension on http.request, outcome mapping,
+// and VM recycling: a VM that hit its memory cap is replaced at once while the runs suspended
+// on it drain there.
 #include "lua/app_runtime.hpp"
 
 #include <lua.hpp>
 
+#include <list>
 #include <map>
 
 #include "core/log.hpp"
@@ -10,6 +13,7 @@
 #include "lua/api/json_bridge.hpp"
 #include "lua/api/modules.hpp"
 #include "lua/big_stack_thread.hpp"
+#include "lua/binding.hpp"
 #include "lua/coroutine_runner.hpp"
 #include "lua/loader.hpp"
 #include "lua/vm.hpp"
@@ -21,6 +25,17 @@ struct LoadedApp {
   Loader* loader = nullptr;
   AppInstance instance;
 };
+
+// A VM and the apps loaded into it. Declared in this order so the apps' Refs go first.
+struct VmGeneration {
+  std::unique_ptr<Vm> vm;
+  std::map<std::string, std::unique_ptr<LoadedApp>> apps;
+  size_t runs = 0;  // runs started on this VM that have not finished
+};
+
+// Old VMs that may still be draining their suspended runs, per worker. Past it, the oldest
+// one's runs fail and it is closed, so a worker holds at most (1 + this) VMs.
+constexpr size_t kMaxDrainingVms = 1;
 
 tl::expected<Ref, std::string> runChunk(Vm& vm, const Ref& chunk, const std::string& what) {
   auto co = Coroutine::create(vm, chunk);
@@ -95,6 +110,16 @@ tl::expected<std::unique_ptr<LoadedApp>, std::string> loadApp(Vm& vm, const AppR
       app->instance.catalogs.emplace(entry.path().stem().string(), std::move(*catalog));
     }
   }
+  // Isolation between updates: nothing built while loading may carry one chat's data to the
+  // next, so the files' globals, the module tables and the app itself become read-only.
+  if (auto frozen = app->loader->freezeLoaded(); !frozen) return tl::unexpected(frozen.error());
+  app->instance.app.push(L);
+  if (vm.freezeTop(L, "the app (" + (app_dir / "main.lua").string() + ")") != 0) {
+    std::string message =
+        stringAt(L, -1).empty() ? "freezing the app failed" : std::string(stringAt(L, -1));
+    lua_pop(L, 1);
+    return tl::unexpected(std::move(message));
+  }
   return app;
 }
 
@@ -128,21 +153,18 @@ class LuaExecutor final : public effects::Executor {
         lua_cpu_(services_.metrics->histogram(
             "botfn_lua_cpu_seconds", "",
             {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3, 1e-2, 0.1, 1})) {
-    vm_ = newVm(options_);
+    current_ = newGeneration();
   }
 
   ~LuaExecutor() override {
     runs_.clear();
-    apps_.clear();
+    draining_.clear();
+    current_.reset();
   }
 
   void run(std::shared_ptr<const effects::RunInput> input,
            std::function<void(effects::RunOutcome)> done) override {
-    if (runs_.empty() && vm_->needsRecycle()) {
-      apps_.clear();
-      vm_ = newVm(options_);
-      services_.metrics->counter("botfn_lua_vm_recycled_total")++;
-    }
+    if (current_->vm->needsRecycle()) recycle();
     auto app = appFor(input->bot->app);
     if (!app) {
       return done(
@@ -150,6 +172,8 @@ class LuaExecutor final : public effects::Executor {
     }
     auto run = std::make_unique<Run>();
     Run* r = run.get();
+    r->id = ++last_run_id_;
+    r->gen = current_.get();
     r->input = std::move(input);
     r->done = std::move(done);
     r->state.input = r->input.get();
@@ -161,7 +185,7 @@ class LuaExecutor final : public effects::Executor {
     const auto& handle = (*app)->instance.handle;
     const auto& app_table = (*app)->instance.app;
     auto co = Coroutine::create(
-        *vm_, handle,
+        *r->gen->vm, handle,
         [r, &app_table](lua_State* L) {
           app_table.push(L);
           r->ctx_box = pushCtx(L, &r->state);
@@ -173,7 +197,8 @@ class LuaExecutor final : public effects::Executor {
     }
     r->co = std::move(*co);
     r->co->setCpuBudget(options_.cpu_budget);
-    runs_.emplace(r, std::move(run));
+    ++r->gen->runs;
+    runs_.emplace(r->id, std::move(run));
     step(r, {});
   }
 
@@ -181,6 +206,8 @@ class LuaExecutor final : public effects::Executor {
 
  private:
   struct Run {
+    uint64_t id = 0;              // what a completion looks the run up by: it may be gone by then
+    VmGeneration* gen = nullptr;  // the VM the run lives on, current or draining
     std::shared_ptr<const effects::RunInput> input;
     RunState state;
     std::unique_ptr<Coroutine> co;
@@ -188,12 +215,47 @@ class LuaExecutor final : public effects::Executor {
     std::function<void(effects::RunOutcome)> done;
   };
 
+  std::unique_ptr<VmGeneration> newGeneration() {
+    auto gen = std::make_unique<VmGeneration>();
+    gen->vm = newVm(options_);
+    return gen;
+  }
+
+  // The VM hit its memory cap: new runs go to a fresh VM at once. Runs suspended on the old one
+  // (waiting for http.request) finish there, or fail cleanly if they hit the cap themselves;
+  // it is closed when the last of them ends (each ends by lua.update_deadline).
+  void recycle() {
+    auto fresh = newGeneration();  // first: if it throws, the current VM stays in place
+    services_.metrics->counter("botfn_lua_vm_recycled_total")++;
+    if (current_->runs > 0) draining_.push_back(std::move(current_));
+    current_ = std::move(fresh);
+    if (draining_.size() > kMaxDrainingVms) abandon(draining_.front().get());
+  }
+
+  // Fails every run still suspended on `gen`; finish() closes it with the last one.
+  void abandon(VmGeneration* gen) {
+    std::vector<Run*> victims;
+    for (auto& [id, run] : runs_) {
+      if (run->gen == gen) victims.push_back(run.get());
+    }
+    for (Run* r : victims) {
+      fail(r, ErrorCode::LuaOutOfMemory,
+           "the Lua VM was recycled (it hit lua.memory_bytes) while this update waited", "");
+    }
+  }
+
+  void release(VmGeneration* gen) {
+    if (--gen->runs > 0 || gen == current_.get()) return;
+    draining_.remove_if([gen](const std::unique_ptr<VmGeneration>& g) { return g.get() == gen; });
+  }
+
   tl::expected<LoadedApp*, std::string> appFor(const std::string& name) {
-    auto it = apps_.find(name);
-    if (it != apps_.end()) return it->second.get();
-    auto app = loadApp(*vm_, options_, name);
+    auto& apps = current_->apps;
+    auto it = apps.find(name);
+    if (it != apps.end()) return it->second.get();
+    auto app = loadApp(*current_->vm, options_, name);
     if (!app) return tl::unexpected(app.error());
-    return apps_.emplace(name, std::move(*app)).first->second.get();
+    return apps.emplace(name, std::move(*app)).first->second.get();
   }
 
   static std::string languageOf(const LoadedApp& app, const std::string& code) {
@@ -218,7 +280,7 @@ class LuaExecutor final : public effects::Executor {
         return fail(r, ErrorCode::LuaKilled, out.message, out.traceback);
       case RunStatus::OutOfMemory:
         services_.metrics->counter("botfn_lua_oom_total", "app=\"" + r->state.app->name + "\"")++;
-        vm_->markForRecycle();
+        r->gen->vm->markForRecycle();
         return fail(r, ErrorCode::LuaOutOfMemory, out.message, out.traceback);
       case RunStatus::Error: {
         // A host function's own error (db.query past its cap, ...) keeps its code; otherwise
@@ -236,8 +298,11 @@ class LuaExecutor final : public effects::Executor {
     }
     net::HttpRequest req = std::move(*r->state.pending_http);
     r->state.pending_http.reset();
-    services_.http->send(std::move(req), [this, r](Result<net::HttpResponse> res) {
-      post_([this, r, res = std::move(res)]() mutable {
+    services_.http->send(std::move(req), [this, id = r->id](Result<net::HttpResponse> res) {
+      post_([this, id, res = std::move(res)]() mutable {
+        auto it = runs_.find(id);
+        if (it == runs_.end()) return;  // failed meanwhile: its VM was recycled
+        Run* r = it->second.get();
         if (!res && res.error().code == ErrorCode::ShuttingDown) {
           // Aborted by a shutdown: end the run without resuming the script, so the update stays
           // queued and runs again, whole, after the restart.
@@ -279,7 +344,7 @@ class LuaExecutor final : public effects::Executor {
     auto& st = r->state;
     st.effects.handled = handled;
     if (st.data_ref != -2 && st.data_ref != LUA_NOREF) {
-      lua_State* L = vm_->state();
+      lua_State* L = r->gen->vm->state();
       std::string json;
       lua_pushcfunction(L, serializeData);
       lua_pushlightuserdata(L, &json);
@@ -307,7 +372,7 @@ class LuaExecutor final : public effects::Executor {
         "app=\"" + r->state.app->name + "\",code=\"" + std::string(errorInfo(code).name) + "\"")++;
     log::get("lua")->error("{}", message + (traceback.empty() ? "" : "\n" + traceback));
     if (r->state.data_ref != -2 && r->state.data_ref != LUA_NOREF) {
-      luaL_unref(vm_->state(), LUA_REGISTRYINDEX, r->state.data_ref);
+      luaL_unref(r->gen->vm->state(), LUA_REGISTRYINDEX, r->state.data_ref);
       r->state.data_ref = LUA_NOREF;
     }
     finish(r, effects::RunOutcome{false, {}, Error{code, message}, traceback});
@@ -317,7 +382,9 @@ class LuaExecutor final : public effects::Executor {
     lua_cpu_.observe(std::chrono::duration<double>(r->co->cpuUsed()).count());
     if (r->ctx_box) killCtx(r->ctx_box);
     auto done = std::move(r->done);
-    runs_.erase(r);  // the coroutine is released before the callback commits
+    VmGeneration* gen = r->gen;
+    runs_.erase(r->id);  // the coroutine is released before the callback commits
+    release(gen);        // and before its VM, if that was draining
     done(std::move(outcome));
   }
 
@@ -325,9 +392,10 @@ class LuaExecutor final : public effects::Executor {
   HostServices services_;
   effects::Post post_;
   Histogram& lua_cpu_;
-  std::unique_ptr<Vm> vm_;
-  std::map<std::string, std::unique_ptr<LoadedApp>> apps_;
-  std::map<Run*, std::unique_ptr<Run>> runs_;
+  std::unique_ptr<VmGeneration> current_;
+  std::list<std::unique_ptr<VmGeneration>> draining_;
+  std::map<uint64_t, std::unique_ptr<Run>> runs_;  // declared last: runs go before their VMs
+  uint64_t last_run_id_ = 0;
 };
 
 }  // namespace

@@ -130,6 +130,18 @@ void* hostContext(lua_State* L) noexcept { return contextOf(L).hostContext; }
 
 void* vmUserData(lua_State* L) noexcept { return contextOf(L).userData; }
 
+bool pushFrozenFields(lua_State* L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx) == 0) return false;
+  lua_pushliteral(L, "__frozen");
+  lua_rawget(L, -2);  // [meta, backing]
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return true;
+  }
+  lua_pop(L, 2);
+  return false;
+}
+
 bool canYieldToHost(lua_State* L) noexcept {
   const VmContext& ctx = contextOf(L);
   // Inside a guarded C call (cDepth > 0) a C frame sits between us and the resume.

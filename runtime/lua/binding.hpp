@@ -93,6 +93,27 @@ inline std::string_view stringAt(lua_State* L, int idx) noexcept {
 // Returns false if `tname` already existed (then the existing one is pushed).
 bool newHiddenMetatable(lua_State* L, const char* tname);
 
+// A read-only table (a frozen module table, a sandbox library) keeps its fields in a backing
+// table (sandbox_prelude.cpp). Pushes that backing table and returns true, or pushes nothing.
+bool pushFrozenFields(lua_State* L, int idx);
+
+// Calls fn() for each field of the table at absolute index `idx`, key at -2 and value at -1
+// (fn leaves the stack as it found it); raw like lua_next, and a read-only table's backing
+// fields included. No metamethod runs.
+template <class Fn>
+void forEachField(lua_State* L, int idx, Fn&& fn) {
+  const int backing = pushFrozenFields(L, idx) ? lua_gettop(L) : 0;
+  for (const int table : {idx, backing}) {
+    if (table == 0) continue;
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+      fn();
+      lua_pop(L, 1);
+    }
+  }
+  if (backing != 0) lua_remove(L, backing);
+}
+
 // The host pointer of the run in progress (Coroutine::setHostContext), e.g. the update's state.
 void* hostContext(lua_State* L) noexcept;
 template <class T>
@@ -116,6 +137,21 @@ void leaveCallback(lua_State* L) noexcept;
 // lua_pcall between enterCallback/leaveCallback; the callee's error is rethrown unchanged.
 // Use it for every call from a host function back into Lua (like lua_call(L, nargs, nresults)).
 void protectedCallback(lua_State* L, int nargs, int nresults, const char* apiName);
+
+// enterCallback/leaveCallback around a scope in which a host function reads a script's table:
+// lua_getfield runs __index, which may call the same host function again, one C frame deeper
+// each time (LUA_SANDBOX.md section 3.5). The depth is given back when a Lua error unwinds the
+// scope too; the runner resets it at every resume in any case.
+class CallbackScope {
+ public:
+  CallbackScope(lua_State* L, const char* apiName) : L_(L) { enterCallback(L, apiName); }
+  ~CallbackScope() { leaveCallback(L_); }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+ private:
+  lua_State* L_;
+};
 
 // Time spent in its scope (a blocking host operation) is not charged to the run's CPU budget.
 class BudgetPause {

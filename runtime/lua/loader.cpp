@@ -59,7 +59,35 @@ bool Loader::pushEnv(lua_State* L) {
   if (vm_.pushNewEnv(L, config_.envLayer) != 0) return false;
   require_.push(L);
   lua_setfield(L, -2, "require");  // the env has no __newindex: a raw write
+  if (!frozen_) {
+    lua_pushvalue(L, -1);
+    envs_.emplace_back(vm_, L);
+  }
   return true;
+}
+
+tl::expected<void, std::string> Loader::freezeLoaded() {
+  lua_State* L = vm_.state();
+  const int top = lua_gettop(L);
+  std::string error;
+  for (const Ref& env : envs_) {
+    env.push(L);
+    if (vm_.sealEnvTop(L) != 0) {
+      error = stringAt(L, -1);
+      break;
+    }
+  }
+  loaded_.push(L);  // [loaded]
+  lua_pushnil(L);
+  while (error.empty() && lua_next(L, -2) != 0) {  // [loaded, name, value]
+    const std::string what = "module '" + std::string(stringAt(L, -2)) + "'";
+    if (vm_.freezeTop(L, what) != 0) error = stringAt(L, -1);
+  }
+  lua_settop(L, top);
+  envs_.clear();
+  frozen_ = true;
+  if (!error.empty()) return tl::unexpected(error);
+  return {};
 }
 
 bool Loader::pushCompiledText(lua_State* L, std::string_view source, const std::string& chunkName) {
@@ -152,27 +180,38 @@ int Loader::luaRequire(lua_State* L) {
   // module's file:line.
   if (!resolved) return raiseError(L, "require: %s", lua_tostring(L, -1));
   if (!compiled) return lua_error(L);
-  // [name, loaded, chunk]
+  lua_getfenv(L, 3);
+  lua_insert(L, 3);  // [name, loaded, env, chunk]
   lua_pushvalue(L, 1);
   lua_pushlightuserdata(L, &kLoadingSentinel);
   lua_rawset(L, 2);
-  lua_pushvalue(L, 1);  // [name, loaded, chunk, name]
+  lua_pushvalue(L, 1);  // [name, loaded, env, chunk, name]
   enterCallback(L, "require");
-  const int status = lua_pcall(L, 1, 1, 0);
+  int status = lua_pcall(L, 1, 1, 0);
   leaveCallback(L);
-  if (status != 0) {  // [name, loaded, err]
+  if (status == 0 && lua_isnil(L, 4)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  // [name, loaded, env, value]: a module first required during an update is made read-only
+  // at once, like those loaded before the app's first update.
+  if (status == 0 && self->frozen_) {
+    lua_pushvalue(L, 3);
+    status = self->vm_.sealEnvTop(L);
+    if (status == 0) {
+      lua_pushvalue(L, 4);
+      status = self->vm_.freezeTop(L, "module '" + std::string(stringAt(L, 1)) + "'");
+    }
+  }
+  if (status != 0) {  // [..., err]
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     lua_rawset(L, 2);
     return lua_error(L);
   }
-  if (lua_isnil(L, 3)) {
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-  }
   lua_pushvalue(L, 1);
-  lua_pushvalue(L, 3);
-  lua_rawset(L, 2);  // [name, loaded, value]
+  lua_pushvalue(L, 4);
+  lua_rawset(L, 2);  // [name, loaded, env, value]
   return 1;
 }
 

@@ -1,6 +1,7 @@
 // Loader: compiles an app's scripts as text (never bytecode) with chunk names relative to the
 // scripts root, and gives each env a restricted `require` that searches only the host's roots
-// (the app folder, then scripts-lua/lib/) and runs each module once per Loader.
+// (the app folder, then scripts-lua/lib/) and runs each module once per Loader; freezeLoaded()
+// makes what loading built read-only.
 // Uses module_resolver.hpp and Vm; created by the flow app registry, one per app and Vm.
 #pragma once
 
@@ -40,6 +41,10 @@ class Loader final : public VmAttachment {
   tl::expected<Ref, std::string> loadString(std::string_view source, std::string_view chunkName);
   // A fresh env with this loader's `require`.
   tl::expected<Ref, std::string> makeEnv();
+  // Ends loading (isolation between updates): seals the env of every file compiled so far and
+  // freezes every module value require() returned (Vm::freezeTop). Modules first required later,
+  // during an update, are sealed and frozen as soon as their chunk returns.
+  tl::expected<void, std::string> freezeLoaded();
   // require(name) as a function value, for the host to run in a Coroutine.
   const Ref& requireFunction() const noexcept { return require_; }
   const ModuleResolver& resolver() const noexcept { return resolver_; }
@@ -58,6 +63,8 @@ class Loader final : public VmAttachment {
   ModuleResolver resolver_;
   Ref require_;
   Ref loaded_;  // name -> module value, like package.loaded
+  bool frozen_ = false;
+  std::vector<Ref> envs_;  // envs made before freezeLoaded(), sealed by it
 };
 
 }  // namespace botfn::lua

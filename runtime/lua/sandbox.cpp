@@ -92,7 +92,9 @@ int install(lua_State* L) {
   lua_pushnumber(L, args->seed);
   lua_pushnumber(L, static_cast<lua_Number>(args->printMaxBytes));
   lua_pushcfunction(L, luaCaptureTraceback);
-  lua_call(L, 7, 4);  // [make_env, publish, host_threads, run]
+  lua_call(L, 7, 6);  // [make_env, publish, host_threads, run, freeze, seal_env]
+  args->refs.sealEnv = luaL_ref(L, LUA_REGISTRYINDEX);
+  args->refs.freeze = luaL_ref(L, LUA_REGISTRYINDEX);
   args->refs.runner = luaL_ref(L, LUA_REGISTRYINDEX);
   args->refs.hostThreads = luaL_ref(L, LUA_REGISTRYINDEX);
   args->refs.publish = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -16,6 +16,8 @@ struct SandboxRefs {
   int publish = -2;
   int hostThreads = -2;
   int runner = -2;
+  int freeze = -2;   // freeze(value, what): module tables read-only in place
+  int sealEnv = -2;  // seal_env(env): a file's globals read-only
 };
 
 tl::expected<SandboxRefs, std::string> installSandbox(lua_State* L, std::size_t printMaxBytes);

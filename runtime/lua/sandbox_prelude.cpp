@@ -9,7 +9,8 @@ namespace {
 
 // Arguments: real globals, enter(), leave(ok, ...), host_print(line), seed, print_max,
 // capture_traceback(err).
-// Returns: make_env(layer), publish(layer, name, value), host_threads (weak set), run(fn, ...).
+// Returns: make_env(layer), publish(layer, name, value), host_threads (weak set), run(fn, ...),
+// freeze(value, what), seal_env(env).
 constexpr std::string_view kPrelude = R"lua(
 local G, enter, leave, host_print, seed, print_max, capture_traceback = ...
 
@@ -41,14 +42,18 @@ end
 math.randomseed(seed)
 
 local readonly_set = setmetatable({}, {__mode = "k"})
+-- Read-only table -> the table holding its fields, so pairs/next and the host can list them.
+local backing_of = setmetatable({}, {__mode = "k"})
 
 local function readonly(backing, name)
   local proxy = setmetatable({}, {
     __index = backing,
     __newindex = function() error("attempt to modify read-only table '" .. name .. "'", 2) end,
     __metatable = false,
+    __frozen = backing,
   })
   readonly_set[proxy] = true
+  backing_of[proxy] = backing
   return proxy
 end
 
@@ -111,7 +116,7 @@ end
 
 local SAFE = {}
 local layers = {}
-local env_metas = {}
+local env_meta_of = setmetatable({}, {__mode = "k"})
 
 local function layer_of(layer_name)
   if layer_name == nil or layer_name == "" then return SAFE end
@@ -124,15 +129,11 @@ local function layer_of(layer_name)
 end
 
 -- Env tables index SAFE (or a layer) directly; their metatable is hidden, so the backing
--- tables are unreachable and one metatable per layer can be shared.
+-- tables are unreachable. Each env has its own metatable so seal_env can change it in place.
 local function make_env(layer_name)
-  local key = layer_name or ""
-  local meta = env_metas[key]
-  if not meta then
-    meta = {__index = layer_of(layer_name), __metatable = false}
-    env_metas[key] = meta
-  end
+  local meta = {__index = layer_of(layer_name), __metatable = false}
   local env = setmetatable({}, meta)
+  env_meta_of[env] = meta
   env._G = env
   return env
 end
@@ -203,7 +204,7 @@ SAFE.load = safe_load
 SAFE.string = readonly(copy_of(string), "string")
 
 local safe_table = copy_of(table)
-safe_table.sort = guard(table.sort)
+safe_table.sort = refuse_readonly("table.sort", guard(table.sort))
 safe_table.insert = refuse_readonly("table.insert", table.insert)
 safe_table.remove = refuse_readonly("table.remove", table.remove)
 safe_table.move = safe_move
@@ -225,6 +226,130 @@ local function publish(layer_name, name, value)
   rawset(layer_of(layer_name), name, freeze(value, name))
 end
 
+-- Isolation between updates (LUA_SANDBOX.md section 4.2): once an app has loaded, the tables it
+-- built (module values, load-time globals and everything reachable from them through fields)
+-- are frozen in place, and every file's globals are sealed, so no update can leave data there
+-- for the next chat. Fields move to a backing table read through __index; array items 1..n and
+-- "__" keys stay in place so #t, ipairs, unpack and the host's raw reads keep working and a
+-- class table still serves as its instances' metatable. Upvalues are not reached.
+local operator_events = {"__call", "__tostring", "__eq", "__lt", "__le", "__concat", "__unm",
+                         "__add", "__sub", "__mul", "__div", "__mod", "__pow"}
+
+local function refuse_write(prefix, hint)
+  return function(_, k)
+    local key = (type(k) == "string" or type(k) == "number") and k or type(k)
+    error(prefix .. "'" .. key .. "'" .. hint, 2)
+  end
+end
+
+local refuse_global = refuse_write("attempt to set global ", " (globals are read-only after the "
+  .. "app has loaded: use a local, or ctx.data and db for what must outlive the update)")
+
+local function stays_in_place(k, n)
+  local tk = type(k)
+  if tk == "number" then return k >= 1 and k <= n and k % 1 == 0 end
+  return tk == "string" and sub(k, 1, 2) == "__"
+end
+
+-- Moves t's fields (all of them, or those not staying in place) to a backing table.
+local function move_fields(t, n, all)
+  local backing = {}
+  for k, v in next, t do
+    if all or not stays_in_place(k, n) then backing[k] = v end
+  end
+  for k in next, backing do rawset(t, k, nil) end
+  return backing
+end
+
+local freeze_in_place
+
+-- A file's globals: readable as before, any assignment refused, from every update.
+local function seal_env(env)
+  local meta = env_meta_of[env]
+  if not meta or readonly_set[env] then return end
+  local globals = move_fields(env, 0, true)
+  -- One table holds the globals and the sandbox names they shadow, so reading a global costs
+  -- one __index hop, as before sealing; names published later still resolve through the layer.
+  local layer = meta.__index
+  local lookup = setmetatable({}, {__index = layer})
+  if layer ~= SAFE then
+    for k, v in next, SAFE do lookup[k] = v end
+  end
+  for k, v in next, layer do rawset(lookup, k, v) end
+  for k, v in next, globals do rawset(lookup, k, v) end
+  meta.__index = lookup
+  meta.__newindex = refuse_global
+  meta.__frozen = globals
+  readonly_set[env] = true
+  backing_of[env] = globals
+  local seen = {}
+  for k, v in next, globals do
+    freeze_in_place(v, "global '" .. (type(k) == "string" and k or type(k)) .. "'", seen)
+  end
+end
+
+freeze_in_place = function(t, what, seen)
+  if type(t) ~= "table" or readonly_set[t] or seen[t] then return end
+  seen[t] = true
+  if env_meta_of[t] then return seal_env(t) end
+  local mt = getmetatable(t)
+  if mt ~= nil and not pcall(setmetatable, t, nil) then
+    error("cannot freeze " .. what .. ": one of its tables has a protected metatable", 0)
+  end
+  local n = #t  -- raw: LuaJIT tables ignore __len
+  local backing = move_fields(t, n, false)
+  local lookup = backing
+  if mt then
+    -- An object's class methods are copied beside its fields, so a method call costs one
+    -- __index hop, as before freezing; anything else still resolves through the metatable.
+    local class = rawget(mt, "__index")
+    if type(class) == "table" then
+      lookup = setmetatable({}, mt)
+      for k, v in SAFE.pairs(class) do rawset(lookup, k, v) end
+      for k, v in next, backing do rawset(lookup, k, v) end
+    end
+  end
+  local meta = {__index = lookup, __newindex = refuse_write("attempt to modify " .. what
+    .. " (read-only): field ", " (tables an app built while loading are read-only afterwards: "
+    .. "keep per-chat state in ctx.data or db)"),
+    __metatable = false, __frozen = backing}
+  if mt then
+    if lookup == backing then setmetatable(backing, mt) end
+    for _, event in ipairs(operator_events) do meta[event] = rawget(mt, event) end
+  end
+  setmetatable(t, meta)
+  readonly_set[t] = true
+  backing_of[t] = backing
+  for _, v in next, backing do freeze_in_place(v, what, seen) end
+  for _, v in next, t do freeze_in_place(v, what, seen) end
+end
+
+local function freeze_value(value, what)
+  freeze_in_place(value, what, {})
+  return value
+end
+
+-- pairs/next over a read-only table list its own fields, then its backing's.
+local function frozen_next(t, k)
+  local backing = backing_of[t]
+  if k == nil or rawget(t, k) ~= nil then
+    local nk, nv = next(t, k)
+    if nk ~= nil then return nk, nv end
+    return next(backing)
+  end
+  return next(backing, k)
+end
+
+SAFE.next = function(t, k)
+  if backing_of[t] then return frozen_next(t, k) end
+  return next(t, k)
+end
+local pairs = G.pairs
+SAFE.pairs = function(t)
+  if backing_of[t] then return frozen_next, t, nil end
+  return pairs(t)
+end
+
 -- Every host coroutine starts here. Once lua_resume has returned an error, the top frame's
 -- line is gone, so the handler records the traceback while the frames still exist.
 local xpcall = G.xpcall
@@ -232,7 +357,7 @@ local function run(fn, ...)
   return xpcall(fn, capture_traceback, ...)
 end
 
-return make_env, publish, host_threads, run
+return make_env, publish, host_threads, run, freeze_value, seal_env
 )lua";
 
 }  // namespace

@@ -101,6 +101,8 @@ tl::expected<std::unique_ptr<Vm>, std::string> Vm::create(VmOptions options) {
   vm->publishRef_ = refs->publish;
   vm->hostThreadsRef_ = refs->hostThreads;
   vm->runnerRef_ = refs->runner;
+  vm->freezeRef_ = refs->freeze;
+  vm->sealEnvRef_ = refs->sealEnv;
   vm->ctx_.killMessageRef = anchorString(L, "sandbox: CPU budget exceeded");
   vm->ctx_.interruptMessageRef = anchorString(L, "sandbox: run interrupted");
   vm->ctx_.memoryMessageRef = anchorString(L, "not enough memory");
@@ -126,6 +128,35 @@ int Vm::pushNewEnv(lua_State* L, std::string_view layer) {
   else
     lua_pushlstring(L, layer.data(), layer.size());
   return lua_pcall(L, 1, 1, 0);
+}
+
+namespace {
+
+// Freezing copies what a script built, so it runs under the VM's memory cap even when the host
+// calls it between runs; only inside lua_pcall, where a refused allocation is an error value.
+int pcallCapped(VmContext& ctx, lua_State* L, int nargs, int nresults) {
+  const bool enforced = ctx.capEnforced;
+  ctx.capEnforced = true;
+  const int status = lua_pcall(L, nargs, nresults, 0);
+  ctx.capEnforced = enforced;
+  return status;
+}
+
+}  // namespace
+
+int Vm::freezeTop(lua_State* L, std::string_view what) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, freezeRef_);
+  lua_insert(L, -2);  // [freeze, value]
+  lua_pushlstring(L, what.data(), what.size());
+  const int status = pcallCapped(ctx_, L, 2, 1);
+  if (status == 0) lua_pop(L, 1);
+  return status;
+}
+
+int Vm::sealEnvTop(lua_State* L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sealEnvRef_);
+  lua_insert(L, -2);  // [seal_env, env]
+  return pcallCapped(ctx_, L, 1, 0);
 }
 
 tl::expected<Ref, std::string> Vm::makeEnv(std::string_view layer) {

@@ -72,6 +72,12 @@ class Vm {
   // Publishes whatever `push` leaves on top (exactly one value); tables are frozen deeply.
   tl::expected<void, std::string> registerValue(std::string_view name, const PushFn& push,
                                                 std::string_view layer = {});
+  // Isolation between updates: makes the table on top of `L` and every table reachable from it
+  // through fields read-only in place (errors name `what`, e.g. "module 'menu'"), or seals the
+  // env on top (its globals stay readable, assignments raise). Pops the value; returns the
+  // lua_pcall status, with the error value pushed on failure. `L` is any thread of this Vm.
+  int freezeTop(lua_State* L, std::string_view what);
+  int sealEnvTop(lua_State* L);
   // Sets the environment of the function `fn` to `env`.
   tl::expected<void, std::string> setEnv(const Ref& fn, const Ref& env);
   // Raw lookup of a dotted path ("routes.start") from a table; no metamethods run.
@@ -110,6 +116,8 @@ class Vm {
   int publishRef_ = -2;
   int hostThreadsRef_ = -2;  // weak set of host coroutines that scripts may not resume
   int runnerRef_ = -2;       // run(fn, ...): xpcall with the traceback capture
+  int freezeRef_ = -2;
+  int sealEnvRef_ = -2;
   std::vector<std::unique_ptr<VmAttachment>> attachments_;
 };
 

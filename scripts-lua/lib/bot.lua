@@ -119,13 +119,16 @@ function App:route(ctx)
       end
     end
   end
-  local by_kind = (ctx.message_kind and self.kinds[ctx.message_kind]) or self.kinds[ctx.kind]
+  local kinds, kind = self.kinds, ctx.kind
+  local message_kind = ctx.message_kind
+  local by_kind = (message_kind and kinds[message_kind]) or kinds[kind]
   if by_kind then
     by_kind(ctx)
     return true
   end
-  if self.fallback_fn and (ctx.kind == "message" or ctx.kind == "callback_query") then
-    self.fallback_fn(ctx)
+  local fallback = self.fallback_fn
+  if fallback and (kind == "message" or kind == "callback_query") then
+    fallback(ctx)
     return true
   end
   return false
@@ -133,10 +136,12 @@ end
 
 -- The runtime calls this once per update; true means some handler took it.
 function App:handle(ctx)
+  local middlewares = self.middlewares
+  if middlewares[1] == nil then return self:route(ctx) end  -- no closure per update
   local i, handled = 0, false
   local function next_step()
     i = i + 1
-    local mw = self.middlewares[i]
+    local mw = middlewares[i]
     if mw then return mw(ctx, next_step) end
     handled = self:route(ctx)
     return handled

@@ -306,6 +306,7 @@ int ctxAnswer(lua_State* L) {
   }
   if (!args.isNone(2)) {
     const int opts = args.table(2, "opts");
+    const CallbackScope nesting(L, "ctx:answer");  // opts' __index may call back into Lua
     lua_getfield(L, opts, "alert");
     if (lua_toboolean(L, -1)) params["show_alert"] = true;
     lua_pop(L, 1);

@@ -5,6 +5,7 @@
 #include <lua.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "lua/api/modules.hpp"
 #include "lua/api/run_state.hpp"
@@ -65,6 +66,7 @@ int httpRequest(lua_State* L) {
   if (!run) return raiseError(L, "http.request: not allowed outside an update handler");
   ArgReader args(L, "http.request");
   const int t = args.table(1, "request");
+  std::optional<CallbackScope> nesting(std::in_place, L, "http.request");  // __index may call back
   net::HttpRequest req;
   lua_getfield(L, t, "url");
   req.url = std::string(stringAt(L, -1));
@@ -84,27 +86,24 @@ int httpRequest(lua_State* L) {
   lua_pop(L, 1);
   lua_getfield(L, t, "headers");
   if (lua_istable(L, -1)) {
-    const int h = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, h) != 0) {
+    forEachField(L, lua_gettop(L), [&] {
       if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
         std::string name(stringAt(L, -2));
         std::string value(stringAt(L, -1));
         if (name.find_first_of("\r\n:") != std::string::npos ||
             value.find_first_of("\r\n") != std::string::npos) {
-          return raiseError(L, "http.request: header '%s' contains a line break or colon",
-                            name.c_str());
+          raiseError(L, "http.request: header '%s' contains a line break or colon", name.c_str());
         }
         req.headers.emplace_back(std::move(name), std::move(value));
       }
-      lua_pop(L, 1);
-    }
+    });
   }
   lua_pop(L, 1);
   double timeout_s = 10;
   lua_getfield(L, t, "timeout");
   if (lua_type(L, -1) == LUA_TNUMBER) timeout_s = std::clamp(lua_tonumber(L, -1), 0.1, 60.0);
   lua_pop(L, 1);
+  nesting.reset();  // the request is read; a yield needs the depth back at 0
   const std::string host = hostOf(req.url);
   if (host.empty())
     return refuse(L, "only http:// and https:// URLs without credentials are allowed");

@@ -3,6 +3,8 @@
 // A catalog entry may be a function(vars) -> string for texts that need logic (plurals).
 #include <lua.hpp>
 
+#include <optional>
+
 #include "lua/api/modules.hpp"
 #include "lua/api/run_state.hpp"
 #include "lua/binding.hpp"
@@ -79,6 +81,8 @@ int translate(lua_State* L) {
     return raiseError(L, "t: catalog entry '%.*s' must be a string or a function",
                       static_cast<int>(key.size()), key.data());
   }
+  std::optional<CallbackScope> nesting;  // vars' __index may call t() again
+  if (vars) nesting.emplace(L, "t");
   const std::string text = fill(L, stringAt(L, -1), vars);
   pushString(L, text);
   return 1;

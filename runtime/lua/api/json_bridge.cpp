@@ -154,16 +154,15 @@ nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
     case LUA_TTABLE: {
       if (depth >= kMaxDepth)
         raiseError(L, "%s: table nested deeper than %d levels", api, kMaxDepth);
-      luaL_checkstack(L, 4, "json");
+      luaL_checkstack(L, 6, "json");
       const size_t n = lua_objlen(L, idx);
       size_t keys = 0;
       bool all_integer = true;
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
+      forEachField(L, idx, [&] {
         ++keys;
         if (lua_type(L, -2) != LUA_TNUMBER) all_integer = false;
-        lua_pop(L, 1);
-      }
+      });
+      // A read-only table keeps items 1..n in place, so an array is read raw either way.
       if (keys > 0 && all_integer && keys == n) {
         nlohmann::json arr = nlohmann::json::array();
         for (size_t i = 1; i <= n; ++i) {
@@ -174,8 +173,7 @@ nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
         return arr;
       }
       nlohmann::json obj = nlohmann::json::object();
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
+      forEachField(L, idx, [&] {
         std::string key;
         if (lua_type(L, -2) == LUA_TSTRING) {
           key = std::string(stringAt(L, -2));
@@ -187,8 +185,7 @@ nlohmann::json convert(lua_State* L, int idx, const char* api, int depth) {
           raiseError(L, "%s: table keys must be strings or numbers", api);
         }
         obj[key] = convert(L, -1, api, depth + 1);
-        lua_pop(L, 1);
-      }
+      });
       return obj;
     }
     default:

@@ -3,6 +3,8 @@
 
 #include <lua.hpp>
 
+#include <optional>
+
 namespace botfn::lua {
 namespace {
 
@@ -113,6 +115,8 @@ nlohmann::json buildMessage(lua_State* L, const char* api, const ArgReader& args
   nlohmann::json params;
   int opts = 0;
   if (!args.isNone(opts_arg)) opts = args.table(opts_arg, "opts");
+  std::optional<CallbackScope> nesting;  // opts' __index may call back into this function
+  if (opts) nesting.emplace(L, api);
   std::string photo = opts ? fieldString(L, opts, "photo") : std::string();
   const size_t limit = photo.empty() ? 4096 : 1024;
   const size_t length = utf16Length(text);
@@ -151,7 +155,11 @@ nlohmann::json buildMessage(lua_State* L, const char* api, const ArgReader& args
 
 nlohmann::json buildMarkupOnly(lua_State* L, const char* api, const ArgReader& args, int opts_arg) {
   nlohmann::json params = nlohmann::json::object();
-  if (!args.isNone(opts_arg)) readMarkup(L, api, args.table(opts_arg, "opts"), params);
+  if (!args.isNone(opts_arg)) {
+    const int opts = args.table(opts_arg, "opts");
+    const CallbackScope nesting(L, api);  // opts' __index may call back into this function
+    readMarkup(L, api, opts, params);
+  }
   if (!params.contains("reply_markup"))
     params["reply_markup"] = nlohmann::json{{"inline_keyboard", nlohmann::json::array()}};
   return params;

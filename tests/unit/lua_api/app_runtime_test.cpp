@@ -42,6 +42,7 @@ app:command("count", function(ctx)
   ctx:reply("people " .. rows[1].n)
 end)
 app:command("boom", function(ctx) error("kaboom") end)
+local stashed  -- an upvalue: globals are read-only once the app has loaded
 app:command("stash", function(ctx) stashed = ctx end)
 app:command("use_stash", function(ctx) return stashed.text end)
 app:command("empty", function(ctx) ctx:reply("") end)

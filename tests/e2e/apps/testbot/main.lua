@@ -62,6 +62,19 @@ app:command("patbomb", function(ctx)
   ctx:reply("patbomb " .. tostring(subject:find("a-a-a-b")))
 end)
 
+-- Isolation between chats: both writes are refused, so /recall in any chat reads nil.
+-- luacheck: globals last_secret
+local notes = require("notes")
+app:command("remember", function(ctx, args)
+  last_secret = args
+  notes.secret = args
+  ctx:reply("remembered")
+end)
+
+app:command("recall", function(ctx)
+  ctx:reply("recall " .. tostring(last_secret) .. " " .. tostring(notes.secret))
+end)
+
 app:on("text", function(ctx)
   if #ctx.text > 1000 then return ctx:reply("echo long " .. #ctx.text) end
   ctx:reply("echo " .. ctx.text)
