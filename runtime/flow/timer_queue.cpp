@@ -55,7 +55,9 @@ void TimerQueue::loop() {
     }
     auto first = due_.begin();
     if (first->first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, first->first);
+      // A copy: wait_until reads it while the lock is released, and close() may free the node.
+      const auto at = first->first;
+      cv_.wait_until(lock, at);
       continue;
     }
     auto fire = std::move(first->second.fire);
