@@ -163,7 +163,7 @@ TEST(CompletionLifetimeTest, SenderWhoseStopTimedOutOutlivesItsCallInFlight) {
   api_server.release();
   teardown.join();
   EXPECT_TRUE(destroyed);
-  auto rows = backend.store().query({"SELECT state FROM outbox", {}});
+  auto rows = backend.systemQuery("SELECT state FROM outbox");
   ASSERT_TRUE(rows);
   EXPECT_EQ(std::get<std::string>(rows->rows.at(0).at(0)), "sent");
 }

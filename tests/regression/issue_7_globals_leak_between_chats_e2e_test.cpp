@@ -16,11 +16,12 @@ TEST(Issue7GlobalsLeakBetweenChats, OtherChatOnTheSameVmReadsNil) {
   o.toml_extra = "[lua]\nworkers = 1\n[dispatch]\nretry_delays_ms = [100]\n";
   Stack s(o);
   s.say(901, "/remember card-4242");
-  // The write either fails the update (now) or is answered (before the fix).
+  // The write either fails the update as a sandbox violation (now; dead-lettered at once) or is
+  // answered (before the fix).
   ASSERT_TRUE(waitUntil(
       [&] {
         return s.lastText(901) == "remembered" ||
-               s.metric("botfn_lua_errors_total{app=\"testbot\",code=\"LuaRuntime\"}") >= 1;
+               s.metric("botfn_lua_errors_total{app=\"testbot\",code=\"LuaSandbox\"}") >= 1;
       },
       seconds(20)))
       << s.logs();

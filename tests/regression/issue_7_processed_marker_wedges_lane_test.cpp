@@ -124,7 +124,7 @@ class MarkerTest : public ::testing::Test {
         [&](auto done) { backend_.store().commit(c, done); }));
   }
   int64_t count(const std::string& sql) {
-    auto rows = backend_.store().query({sql, {}});
+    auto rows = backend_.systemQuery(sql);
     return rows ? std::get<int64_t>(rows->rows[0][0]) : -1;
   }
   bool waitFor(const std::function<bool()>& done) {
