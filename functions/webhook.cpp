@@ -26,8 +26,8 @@ void count(const FunctionContext& ctx, const std::string& bot, int status) {
       return;
     }
   }
-  ctx.metrics->counter("botfn_ingress_requests_total",
-                       "bot=\"" + bot + "\",status=\"" + std::to_string(status) + "\"")++;
+  ctx.metrics->counter("botfn_ingress_requests_total", "bot=\"" + labelValue(bot) + "\",status=\"" +
+                                                           std::to_string(status) + "\"")++;
 }
 
 void refuse(const FunctionContext& ctx, const std::string& bot, const ingress::Responder& res,

@@ -178,6 +178,12 @@ void resolveSecrets(Config& c, std::map<std::string, BotSources>& sources) {
     if (!std::regex_match(name, kName)) {
       throw ConfigError("config key 'bots." + name + "': bot names must match [A-Za-z0-9_-]{1,64}");
     }
+    // A folder name under scripts-lua/apps and a metric label value: no path or quote characters.
+    static const std::regex kApp("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$");
+    if (!std::regex_match(bot.app, kApp)) {
+      throw ConfigError("config key 'bots." + name + ".app': app names must match " +
+                        "[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}, got '" + bot.app + "'");
+    }
     auto& src = sources[name];
     if (!src.token_env.empty()) {
       const char* t = std::getenv(src.token_env.c_str());

@@ -120,6 +120,23 @@ std::string Metrics::render() const {
   return out;
 }
 
+std::string labelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Metrics& globalMetrics() {
   static Metrics metrics;
   return metrics;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace botfn {
@@ -47,6 +48,10 @@ class Metrics {
   std::map<std::string, std::map<std::string, std::unique_ptr<Histogram>>> histograms_;
   std::map<std::string, std::pair<std::string, std::string>> help_;
 };
+
+// A label value escaped for the Prometheus text format (backslash, double quote, newline), for
+// values that come from outside: "bot=\"" + labelValue(name) + "\"".
+std::string labelValue(std::string_view value);
 
 // The one registry of the process (stages receive it from the composition root, tests may build
 // their own).

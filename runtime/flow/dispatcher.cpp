@@ -151,7 +151,8 @@ void Dispatcher::onOutcome(std::shared_ptr<Job> job, effects::RunOutcome outcome
   if (outcome.ok) {
     if (!outcome.effects.handled) {
       metrics_.counter("botfn_updates_unhandled_total",
-                       "bot=\"" + bot + "\",kind=\"" + job->input->update.kind + "\"")++;
+                       "bot=\"" + bot + "\",kind=\"" +
+                           labelValue(telegram::kindLabel(job->input->update.kind)) + "\"")++;
     }
     const char* label = outcome.effects.handled ? "handled" : "unhandled";
     return commitAndFinish(job, effects::buildCommit(*job->input, std::move(outcome.effects)),

@@ -189,6 +189,30 @@ bool isMessageKind(std::string_view kind) {
   return std::find(kMessageKinds.begin(), kMessageKinds.end(), kind) != kMessageKinds.end();
 }
 
+std::string_view kindLabel(std::string_view kind) {
+  static constexpr std::array<std::string_view, 17> kOtherKinds = {"business_connection",
+                                                                   "deleted_business_messages",
+                                                                   "message_reaction",
+                                                                   "message_reaction_count",
+                                                                   "inline_query",
+                                                                   "chosen_inline_result",
+                                                                   "callback_query",
+                                                                   "shipping_query",
+                                                                   "pre_checkout_query",
+                                                                   "purchased_paid_media",
+                                                                   "poll",
+                                                                   "poll_answer",
+                                                                   "my_chat_member",
+                                                                   "chat_member",
+                                                                   "chat_join_request",
+                                                                   "chat_boost",
+                                                                   "removed_chat_boost"};
+  if (kind.empty()) return "none";
+  if (isMessageKind(kind)) return kind;
+  if (std::find(kOtherKinds.begin(), kOtherKinds.end(), kind) != kOtherKinds.end()) return kind;
+  return "other";
+}
+
 Result<int64_t> updateIdOf(const nlohmann::json& update) {
   if (!update.is_object()) return fail(ErrorCode::NotAnObject);
   auto it = update.find("update_id");

@@ -33,6 +33,9 @@ struct Update {
 
 // Message-like kinds whose payload is a Message (chat, from, text, entities...).
 bool isMessageKind(std::string_view kind);
+// The kind as a metric label: one of the Bot API's update types, "none", or "other" for any
+// other key, so a sender of made-up keys cannot grow the label set.
+std::string_view kindLabel(std::string_view kind);
 
 class UpdateDocument;
 
