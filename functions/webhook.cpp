@@ -67,6 +67,12 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
     ctx.metrics->counter("botfn_ingress_backlog_refused_total", "bot=\"" + bot_name + "\"")++;
     return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
   }
+  // The queue's memory window is full (ingest.max_queued_updates / max_queued_bytes), or entries
+  // already wait on disk behind it: Telegram keeps the update and retries.
+  if (ctx.bus->queueLoad().full) {
+    ctx.metrics->counter("botfn_ingress_queue_refused_total", "bot=\"" + bot_name + "\"")++;
+    return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
+  }
   const int64_t update_id = envelope->update_id;
   storage::InboundUpdate item{bot_name, update_id, std::move(envelope->lane),
                               std::move(envelope->kind), std::move(request.body)};

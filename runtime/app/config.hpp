@@ -37,7 +37,13 @@ struct Config {
   int body_timeout_s = 10;
   std::string storage_path = "data/botfn.db";
   int64_t storage_max_page_count = 0;
+  std::string storage_synchronous = "full";
+  int64_t storage_retention_processed_h = 72;
+  int64_t storage_retention_sent_outbox_h = 168;
+  int64_t storage_retention_dead_letters_days = 30;
   int64_t ingest_max_backlog = 10000;
+  int64_t ingest_max_queued_updates = 20000;
+  int64_t ingest_max_queued_bytes = 64 << 20;
   int64_t ingest_dedupe_window_s = 3 * 24 * 3600;
   std::string scripts_dir = "scripts-lua";
   int lua_workers = 2;

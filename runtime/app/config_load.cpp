@@ -286,6 +286,10 @@ Config loadConfig(const ConfigOverrides& overrides) {
                                      sources[first.name].secret_file};
   if (overrides.app) first.app = *overrides.app;
   resolveSecrets(c, sources);
+  if (c.storage_synchronous != "full" && c.storage_synchronous != "normal") {
+    throw ConfigError("config key 'storage.synchronous': expected full or normal, got '" +
+                      c.storage_synchronous + "'");
+  }
   if (c.log_format != "json" && c.log_format != "text") {
     throw ConfigError("config key 'log.format': expected json or text, got '" + c.log_format + "'");
   }

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "app/signals.hpp"
+#include "app/storage_options.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "effects/run.hpp"
@@ -48,13 +49,13 @@ struct Storage {
 
 Storage openStorage(const Config& c, Metrics& metrics) {
   Storage s;
-  s.db = std::make_unique<storage::sqlite::SqliteDb>(
-      storage::sqlite::SqliteOptions{c.storage_path, c.storage_max_page_count, 4}, metrics);
+  s.db = std::make_unique<storage::sqlite::SqliteDb>(sqliteOptionsOf(c), metrics);
   if (auto r = storage::sqlite::applySystemSchema(*s.db); !r) {
     throw std::runtime_error("system schema: " + r.error().describe());
   }
   s.store = std::make_unique<storage::sqlite::SqliteStore>(*s.db);
-  s.bus = std::make_unique<storage::sqlite::SqliteBus>(*s.db, c.ingest_dedupe_window_s);
+  s.bus = std::make_unique<storage::sqlite::SqliteBus>(*s.db, c.ingest_dedupe_window_s,
+                                                       retentionOf(c), queueWindowOf(c));
   return s;
 }
 

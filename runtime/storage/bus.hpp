@@ -12,6 +12,13 @@
 
 namespace botfn::storage {
 
+// What the queue holds in memory, and whether more waits on disk behind it.
+struct QueueLoad {
+  size_t updates = 0;
+  size_t bytes = 0;
+  bool full = false;  // at a cap, or entries wait on disk: the webhook answers 503
+};
+
 class Bus {
  public:
   virtual ~Bus() = default;
@@ -22,6 +29,8 @@ class Bus {
                     std::function<void(Result<std::vector<PushOutcome>>)> done) = 0;
   // Writes waiting for the disk; the webhook answers 503 above ingest.max_backlog.
   virtual size_t writeBacklog() const = 0;
+  // Queued and leased entries held in memory (ingest.max_queued_updates / max_queued_bytes).
+  virtual QueueLoad queueLoad() const = 0;
 
   // Hands out up to max queued entries in push order, waiting up to wait for one to arrive.
   // A leased entry stays leased until ack(); after a restart every unacked entry is redelivered.

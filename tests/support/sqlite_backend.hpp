@@ -30,7 +30,9 @@ class SqliteBackend {
         sqlite::SqliteOptions{dir_ / "db.sqlite", max_page_count, 2}, metrics_);
     if (!sqlite::applySystemSchema(*db_)) throw std::runtime_error("schema");
     store_ = std::make_unique<sqlite::SqliteStore>(*db_);
-    bus_ = std::make_unique<sqlite::SqliteBus>(*db_, dedupe_window_s);
+    // Markers age with the dedupe window here, so one short window ages both in tests.
+    bus_ = std::make_unique<sqlite::SqliteBus>(*db_, dedupe_window_s,
+                                               sqlite::Retention{.processed_s = dedupe_window_s});
     if (!bus_->recover()) throw std::runtime_error("recover");
   }
   void close() {

@@ -10,6 +10,7 @@
 
 #include "storage/bus.hpp"
 #include "storage/sqlite/coalesced_writes.hpp"
+#include "storage/sqlite/retention.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/store.hpp"
 
@@ -60,12 +61,22 @@ class SqliteStore final : public Store {
   CoalescedWrites<SendResult> send_results_;
 };
 
+// How much of the queue the bus holds in memory; the rest waits in `inbound` and is read back in
+// id order as the window drains (ingest.max_queued_updates / max_queued_bytes).
+struct QueueWindow {
+  size_t max_updates = 20000;
+  size_t max_bytes = 64 << 20;
+  size_t page_rows = 1000;  // rows per read from `inbound` (one writer job each)
+};
+
 class SqliteBus final : public Bus {
  public:
   // dedupe_window_s: how long an update id is remembered per bot.
-  SqliteBus(SqliteDb& db, int64_t dedupe_window_s);
+  SqliteBus(SqliteDb& db, int64_t dedupe_window_s, Retention retention = {},
+            QueueWindow window = {});
 
-  // Loads every unacked entry (redelivery after a restart).
+  // Loads the first page of unacked entries (redelivery after a restart); the rest is read as
+  // the window drains.
   Result<void> recover();
 
   void push(std::vector<InboundUpdate> items, std::optional<PollCursor> cursor,
@@ -74,6 +85,7 @@ class SqliteBus final : public Bus {
   size_t writeBacklog() const override {
     return waiting_updates_.load(std::memory_order_relaxed) + db_.backlog();
   }
+  QueueLoad queueLoad() const override;
   std::vector<QueueEntry> lease(size_t max, std::chrono::milliseconds wait) override;
   void ack(int64_t entry_id, std::function<void(Result<void>)> done) override;
   size_t depth() const override;
@@ -92,26 +104,62 @@ class SqliteBus final : public Bus {
     int64_t entry_id;
     std::function<void(Result<void>)> done;
   };
+  // A leased entry's share of the window, until its ack. Leases go out in id order, so the
+  // deque is sorted by id; acked ones leave from the front.
+  struct Leased {
+    int64_t id;
+    size_t bytes;
+    bool acked;
+  };
+  // One page read from `inbound`: entries with id > after_id, in id order.
+  struct Refill {
+    int64_t after_id;
+    size_t max_rows;
+    size_t max_bytes;
+    int64_t redelivered_through;   // ids up to here were queued before this start
+    std::vector<QueueEntry> rows;  // filled by applyRefills
+    bool complete = false;         // the read reached the end of `inbound`
+  };
   Result<void> applyPushes(sqlite3* db, std::vector<Push>& pushes);
   void finishPushes(Result<void> r, std::vector<Push>& pushes);
   static Result<void> applyAcks(sqlite3* db, std::vector<Ack>& acks);
   void finishAcks(Result<void> r, std::vector<Ack>& acks);
-  void enqueueReady(std::vector<QueueEntry> entries);
+  // Takes committed entries into the window, or leaves them (and every later one) in `inbound`.
+  void enqueueCommitted(std::vector<QueueEntry> entries);
+  // Queues a read of the next page from `inbound` when entries wait there and the window has
+  // room for a page. Any thread.
+  void maybeRefill();
+  static Result<void> applyRefills(sqlite3* db, std::vector<Refill>& refills);
+  void finishRefills(Result<void> r, std::vector<Refill>& refills);
 
   SqliteDb& db_;
   int64_t dedupe_window_s_;
+  Retention retention_;
+  QueueWindow window_;
   std::atomic<size_t> waiting_updates_{0};
   mutable std::mutex mutex_;
   std::condition_variable cv_;
+  // Under mutex_: the window (ready and leased entries), and where `inbound` continues.
   std::deque<QueueEntry> ready_;
-  size_t leased_ = 0;
+  std::deque<Leased> leased_;
+  size_t leased_count_ = 0;  // leased and not yet acked
+  // Written under mutex_, read without it by queueLoad() (the webhook asks on every request).
+  std::atomic<size_t> held_updates_{0};  // ready + leased unacked
+  std::atomic<size_t> held_bytes_{0};
+  std::atomic<bool> spilled_{false};  // entries past last_loaded_id_ wait in `inbound` only
+  int64_t last_loaded_id_ = 0;        // highest id taken into the window
+  bool refill_queued_ = false;
+  int64_t recovered_through_ = 0;  // the highest id found by recover()
   uint64_t wake_generation_ = 0;
   int64_t last_prune_ = 0;     // writer thread only
   int64_t prune_pending_ = 0;  // a prune ran in the group being committed
+  bool prune_more_ = false;    // writer thread only: the last prune left rows for the next group
+  bool prune_more_pending_ = false;
   // Declared last, so destroyed first: they wait for their queued jobs, which use the members
   // above.
   CoalescedWrites<Push> pushes_;
   CoalescedWrites<Ack> acks_;
+  CoalescedWrites<Refill> refills_;
 };
 
 }  // namespace botfn::storage::sqlite

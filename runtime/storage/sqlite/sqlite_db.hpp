@@ -25,11 +25,17 @@
 
 namespace botfn::storage::sqlite {
 
+// PRAGMA synchronous of the writer (WAL mode). Both survive a process crash (kill -9): a commit
+// is in the OS page cache once COMMIT returns. Only Full also survives power loss or an OS crash:
+// it fsyncs the WAL at every commit (group), Normal only at checkpoints.
+enum class Synchronous { Full, Normal };
+
 struct SqliteOptions {
   std::filesystem::path path = "botfn.db";
   int64_t max_page_count = 0;  // test-only: caps the file to provoke "database or disk is full"
   size_t read_connections = 4;
   CheckpointLimits checkpoints{};
+  Synchronous synchronous = Synchronous::Full;
 };
 
 // A write job runs inside the group transaction; an error rolls back only its own writes.

@@ -26,7 +26,7 @@ TEST(SchemaTest, TheOldOutboxIndexIsReplacedOnStart) {
   }));
   backend.reopen();
   EXPECT_EQ(indexesOfOutbox(backend),
-            (std::vector<std::string>{"outbox_handle", "outbox_pending_rows"}));
+            (std::vector<std::string>{"outbox_done_age", "outbox_handle", "outbox_pending_rows"}));
 }
 
 TEST(SchemaTest, PendingRowsAreReadThroughTheirIndex) {
