@@ -43,7 +43,7 @@ HttpReply storeNewMessage(ApiCall& call, ChatState& chat, const Json& content, c
   if (!error.empty()) return badRequest(error);
   int64_t messageId = chat.nextMessageId++;
   Json message = buildBotMessage(call.bot, chat, messageId, replyTo, content, markup);
-  chat.messages[messageId] = StoredMessage{message, true};
+  call.ctx.store.keepMessage(chat, messageId, StoredMessage{message, true});
   return apiOk(message);
 }
 

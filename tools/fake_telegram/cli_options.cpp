@@ -9,7 +9,7 @@ namespace botfn::fake_telegram {
 std::string usageText() {
   return "usage: fake-telegram [--host 127.0.0.1] [--port 0] [--port-file PATH]\n"
          "                     [--token TOKEN]... [--latency-ms N] [--strict-limits]\n"
-         "                     [--threads N]\n";
+         "                     [--threads N] [--max-messages-per-chat N] [--max-calls N]\n";
 }
 
 bool isLoopbackHost(const std::string& host) {
@@ -73,6 +73,14 @@ std::optional<CliOptions> parseCli(int argc, char** argv, std::string& error) {
       auto v = nextInt(1, 64);
       if (!v) return std::nullopt;
       opts.threads = *v;
+    } else if (arg == "--max-messages-per-chat") {
+      auto v = nextInt(1, 10000000);
+      if (!v) return std::nullopt;
+      opts.maxMessagesPerChat = *v;
+    } else if (arg == "--max-calls") {
+      auto v = nextInt(1, 10000000);
+      if (!v) return std::nullopt;
+      opts.maxCalls = *v;
     } else {
       error = "unknown argument: " + arg;
       return std::nullopt;

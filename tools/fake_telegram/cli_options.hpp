@@ -1,5 +1,5 @@
 // Command-line parsing for fake-telegram (--host, --port, --port-file, --token, --latency-ms,
-// --strict-limits, --threads). Used by main.
+// --strict-limits, --threads, --max-messages-per-chat, --max-calls). Used by main.
 #pragma once
 
 #include <optional>
@@ -16,6 +16,8 @@ struct CliOptions {
   int latencyMs = 0;
   bool strictLimits = false;
   int threads = 2;
+  int maxMessagesPerChat = 10000;  // older messages of a chat are evicted
+  int maxCalls = 20000;            // older entries of a bot's call log are evicted
   bool help = false;
 };
 

@@ -67,7 +67,7 @@ HttpReply controlInjectMessage(ControlCall& call) {
       message = std::move(ordered);
     }
   }
-  chat.messages[messageId] = StoredMessage{message, false};
+  call.ctx.store.keepMessage(chat, messageId, StoredMessage{message, false});
   bool queued = false;
   int64_t updateId =
       call.ctx.store.enqueueUpdate(*bot, Json{{"message", message}}, call.out, &queued);

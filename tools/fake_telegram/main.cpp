@@ -62,7 +62,11 @@ int main(int argc, char** argv) {
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   {
-    Store store(RuntimeConfig{options->latencyMs, options->strictLimits});
+    Store store(
+        RuntimeConfig{.latencyMs = options->latencyMs,
+                      .strictLimits = options->strictLimits,
+                      .maxMessagesPerChat = static_cast<size_t>(options->maxMessagesPerChat),
+                      .maxCalls = static_cast<size_t>(options->maxCalls)});
     {
       auto lock = store.lock();
       for (const auto& token : options->tokens) store.registerBot(token, "", "");

@@ -10,8 +10,6 @@
 namespace botfn::fake_telegram {
 namespace {
 
-constexpr size_t kMaxCallRecords = 20000;
-
 Json callToJson(const CallRecord& call) {
   Json j = Json::object();
   j["seq"] = call.seq;
@@ -125,6 +123,14 @@ void Store::reset(bool dropWebhooks) {
   }
 }
 
+void Store::keepMessage(ChatState& chat, int64_t messageId, StoredMessage message) {
+  chat.messages[messageId] = std::move(message);
+  // Message ids grow per chat, so the map's first entry is the oldest.
+  while (chat.messages.size() > std::max<size_t>(config_.maxMessagesPerChat, 1)) {
+    chat.messages.erase(chat.messages.begin());
+  }
+}
+
 bool Store::isChatChangingMethod(const std::string& method) {
   static const char* const kMethods[] = {"sendMessage",     "sendPhoto",
                                          "editMessageText", "editMessageReplyMarkup",
@@ -139,7 +145,7 @@ const CallRecord& Store::recordCall(BotState& bot, CallRecord record, Outbox& ou
   record.seq = bot.nextSeq++;
   record.time = unixTimeNow();
   bot.calls.push_back(std::move(record));
-  if (bot.calls.size() > kMaxCallRecords) bot.calls.pop_front();
+  while (bot.calls.size() > std::max<size_t>(config_.maxCalls, 1)) bot.calls.pop_front();
   const CallRecord& stored = bot.calls.back();
   if (stored.chatId && isChatChangingMethod(stored.method)) {
     auto& waiters = bot.chatWaiters;

@@ -23,6 +23,10 @@ class Scheduler;
 struct RuntimeConfig {
   int latencyMs = 0;
   bool strictLimits = false;
+  // Memory bounds: the oldest message of a chat, and the oldest call of a bot's log, are evicted
+  // past these. An edit or delete of an evicted message answers like Telegram for a missing one.
+  size_t maxMessagesPerChat = 10000;
+  size_t maxCalls = 20000;
 };
 
 // One injected failure rule from POST /control/faults.
@@ -49,6 +53,9 @@ class Store {
                         const std::string& firstName);
   std::vector<BotState*> bots();
   RuntimeConfig& config() { return config_; }
+
+  // Stores a message in its chat, evicting the chat's oldest past maxMessagesPerChat.
+  void keepMessage(ChatState& chat, int64_t messageId, StoredMessage message);
 
   void addFault(FaultSpec fault) { faults_.push_back(std::move(fault)); }
   void clearFaults() { faults_.clear(); }
