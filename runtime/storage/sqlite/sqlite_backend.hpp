@@ -74,6 +74,9 @@ class SqliteBus final : public Bus {
   // dedupe_window_s: how long an update id is remembered per bot.
   SqliteBus(SqliteDb& db, int64_t dedupe_window_s, Retention retention = {},
             QueueWindow window = {});
+  // Stops new refills first: the write queues below finish their jobs while being destroyed, and
+  // an ack finishing then must not queue a refill into one already gone.
+  ~SqliteBus() override;
 
   // Loads the first page of unacked entries (redelivery after a restart); the rest is read as
   // the window drains.
@@ -149,6 +152,7 @@ class SqliteBus final : public Bus {
   std::atomic<bool> spilled_{false};  // entries past last_loaded_id_ wait in `inbound` only
   int64_t last_loaded_id_ = 0;        // highest id taken into the window
   bool refill_queued_ = false;
+  bool closing_ = false;
   int64_t recovered_through_ = 0;  // the highest id found by recover()
   uint64_t wake_generation_ = 0;
   int64_t last_prune_ = 0;     // writer thread only

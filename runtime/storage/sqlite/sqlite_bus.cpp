@@ -42,6 +42,11 @@ SqliteBus::SqliteBus(SqliteDb& db, int64_t dedupe_window_s, Retention retention,
   window_.page_rows = std::clamp<size_t>(window_.page_rows, 1, window_.max_updates);
 }
 
+SqliteBus::~SqliteBus() {
+  std::lock_guard lock(mutex_);
+  closing_ = true;
+}
+
 Result<void> SqliteBus::recover() {
   auto last = db_.read([](sqlite3* db) -> Result<int64_t> {
     Stmt s(db, "SELECT COALESCE(MAX(id), 0) FROM inbound");
@@ -73,11 +78,16 @@ void SqliteBus::push(std::vector<InboundUpdate> items, std::optional<PollCursor>
 Result<void> SqliteBus::applyPushes(sqlite3* db, std::vector<Push>& pushes) {
   const int64_t now = nowSeconds();
   if (prune_more_ || now - last_prune_ > 60) {  // writer thread only
-    // Counts once the group commits (a redone group prunes again).
+    // Counts once the group commits (a redone group prunes again). A failed prune must not fail
+    // the pushes: it is tried again at the next minute.
     auto more = pruneBatch(db, retention_, dedupe_window_s_, now);
-    if (!more) return tl::unexpected(more.error());
+    if (!more) {
+      // SQLite rolled the whole group back (SQLITE_FULL): the writer must hear of it.
+      if (sqlite3_get_autocommit(db)) return tl::unexpected(more.error());
+      log::get("storage")->warn("retention prune failed: {}", more.error().describe());
+    }
     prune_pending_ = now;
-    prune_more_pending_ = *more;
+    prune_more_pending_ = more.value_or(false);
   }
   Stmt seen(db, "INSERT OR IGNORE INTO seen_updates (bot, update_id, seen_at) VALUES (?1, ?2, ?3)",
             Stmt::Cached{});
@@ -182,7 +192,7 @@ void SqliteBus::maybeRefill() {
   Refill refill{};
   {
     std::lock_guard lock(mutex_);
-    if (!spilled_ || refill_queued_) return;
+    if (!spilled_ || refill_queued_ || closing_) return;
     // Refill a page at a time once a page fits, so reads are few and large.
     if (held_updates_ + window_.page_rows > window_.max_updates) return;
     if (held_updates_ > 0 && held_bytes_ >= window_.max_bytes / 2) return;
