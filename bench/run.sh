@@ -69,6 +69,10 @@ start_botfn() {  # $1 = extra toml, $2 = db name
 port = $port
 [storage]
 path = "$tmp/$2.db"
+[ingest]
+# throughput, not back-pressure, is measured: no request may be refused (as before the window)
+max_queued_updates = 100000000
+max_queued_bytes = 68719476736
 [lua]
 scripts_dir = "$root/scripts-lua"
 [telegram]
