@@ -148,8 +148,8 @@ const std::vector<GlobalKey>& globalKeys() {
       BOOL_KEY("sender.paused", sender_paused, false,
                "Test-only: send nothing from the outbox (crash tests)."),
       INT_KEY("sender.max_attempts", sender_max_attempts, 5,
-              "Attempts for a message failing with 5xx or transport errors (429 retries are not "
-              "counted).",
+              "Attempts for a message failing with 5xx, transport errors or timeouts after it was "
+              "sent (429 retries and requests that never left the client are not counted).",
               1, 100),
       STR_KEY("telegram.api_base", api_base, "https://api.telegram.org",
               "Bot API base URL (the fake Bot API in tests)."),

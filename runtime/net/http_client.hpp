@@ -38,7 +38,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Starts the request; done runs exactly once, on the client's own thread.
-  // Errors: HttpTransport, HttpTimeout, HttpTooLarge, ShuttingDown (after abortAll()).
+  // Errors: HttpNotSent (the request never left: no free connection within the timeout, or the
+  // connection could not be made), HttpTransport, HttpTimeout (after the request was sent, or
+  // while it was being sent), HttpTooLarge, ShuttingDown (after abortAll()).
   virtual void send(HttpRequest request, HttpCallback done) = 0;
   // Fails every in-flight request at once with ShuttingDown (interrupts pending long polls).
   virtual void abortAll() = 0;

@@ -129,7 +129,7 @@ class CurlHttpClient final : public HttpClient {
       return;
     }
     if (std::chrono::steady_clock::now() - t->queued_at >= t->request.timeout) {
-      finish(std::move(t), fail(ErrorCode::HttpTimeout, "no free connection within the timeout"));
+      finish(std::move(t), fail(ErrorCode::HttpNotSent, "no free connection within the timeout"));
       return;
     }
     // Easy handles are reused: each one allocates ~40 KB of buffers on first use.
@@ -195,6 +195,10 @@ class CurlHttpClient final : public HttpClient {
     auto t = std::move(node.mapped());
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    // Zero until the request is about to be written: a failure before that never reached the
+    // server (callers may retry it without counting a try).
+    curl_off_t pretransfer_us = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
     release(easy);
     if (code == CURLE_OK) {
       t->response.status = static_cast<int>(status);
@@ -202,6 +206,9 @@ class CurlHttpClient final : public HttpClient {
       finish(std::move(t), std::move(response));
     } else if (t->too_large) {
       finish(std::move(t), fail(ErrorCode::HttpTooLarge, "response exceeds the size limit"));
+    } else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+               code == CURLE_COULDNT_RESOLVE_PROXY || pretransfer_us == 0) {
+      finish(std::move(t), fail(ErrorCode::HttpNotSent, curl_easy_strerror(code)));
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
       finish(std::move(t), fail(ErrorCode::HttpTimeout, curl_easy_strerror(code)));
     } else {
@@ -269,7 +276,7 @@ class CurlHttpClient final : public HttpClient {
     for (auto& t : waiting_) {
       const auto deadline = t->queued_at + t->request.timeout;
       if (deadline <= now) {
-        finish(std::move(t), fail(ErrorCode::HttpTimeout, "no free connection within the timeout"));
+        finish(std::move(t), fail(ErrorCode::HttpNotSent, "no free connection within the timeout"));
       } else {
         if (!waiting_deadline_ || deadline < *waiting_deadline_) waiting_deadline_ = deadline;
         keep.push_back(std::move(t));

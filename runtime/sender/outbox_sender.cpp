@@ -1,6 +1,7 @@
 // Outbox drain loop and result classification.
 #include "sender/outbox_sender.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/log.hpp"
@@ -117,6 +118,15 @@ std::vector<storage::OutboxRow> OutboxSender::takeReady(int64_t now) {
   return sending;
 }
 
+std::vector<OutboxSender::ResultWrite> OutboxSender::takeDueRewrites(int64_t now) {
+  std::vector<ResultWrite> due;
+  while (!rewrites_.empty() && (rewrites_.begin()->first <= now || stopping_)) {
+    due.push_back(std::move(rewrites_.begin()->second));
+    rewrites_.erase(rewrites_.begin());
+  }
+  return due;
+}
+
 void OutboxSender::accept(std::vector<storage::OutboxRow> rows) {
   std::vector<storage::OutboxRow> sending;
   {
@@ -137,18 +147,21 @@ void OutboxSender::accept(std::vector<storage::OutboxRow> rows) {
 void OutboxSender::loop() {
   auto log = log::get("sender");
   bool first = true;
+  int64_t next_sweep = nowMillis() + options_.sweep_interval.count();
   while (!stopping_) {
     bool read = first;
     first = false;
     {
       std::unique_lock lock(mutex_);
       if (!read) {
-        auto wait = options_.poll_interval;
-        if (!delayed_.empty()) {
-          wait = std::min(wait, std::chrono::milliseconds(
-                                    std::max<int64_t>(0, delayed_.begin()->first - nowMillis())));
-        }
-        const bool signalled = cv_.wait_for(lock, wait, [&] { return woken_ || stopping_.load(); });
+        int64_t wait = options_.poll_interval.count();
+        const int64_t now = nowMillis();
+        if (!delayed_.empty()) wait = std::min(wait, delayed_.begin()->first - now);
+        if (!rewrites_.empty()) wait = std::min(wait, rewrites_.begin()->first - now);
+        if (caught_up_) wait = std::min(wait, next_sweep - now);
+        const bool signalled =
+            cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, wait)),
+                         [&] { return woken_ || stopping_.load(); });
         // Committed rows are handed over; the store is read until the backlog is in, then on
         // every quiet interval as a safety net (rows another writer committed).
         read = !caught_up_ || !signalled;
@@ -167,6 +180,8 @@ void OutboxSender::loop() {
       }
     }
     std::vector<storage::OutboxRow> sending;
+    std::vector<ResultWrite> rewrites;
+    bool sweep_now = false;
     {
       std::lock_guard lock(mutex_);
       const int64_t now = nowMillis();
@@ -181,9 +196,98 @@ void OutboxSender::loop() {
         }
       }
       sending = takeReady(now);
+      rewrites = takeDueRewrites(now);
+      sweep_now = caught_up_ && !options_.paused && now >= next_sweep;
     }
     for (auto& row : sending) sendRow(std::move(row));
+    for (auto& write : rewrites) writeResult(std::move(write));
+    if (sweep_now) {
+      sweep();
+      next_sweep = nowMillis() + options_.sweep_interval.count();
+    }
   }
+  // Results whose write failed get one more try: a row left pending is sent again after a
+  // restart (at least once), so each result written now is a message not sent twice.
+  std::vector<ResultWrite> rewrites;
+  {
+    std::lock_guard lock(mutex_);
+    rewrites = takeDueRewrites(nowMillis());
+  }
+  for (auto& write : rewrites) writeResult(std::move(write));
+}
+
+void OutboxSender::sweep() {
+  // Rows above last_read_id_ are the read's; every pending row at or below it was handed over or
+  // read, so it is in a lane unless a hand-over failed midway (a later one then moved the cursor
+  // past it). Only ids are read, from the partial index of pending rows.
+  int64_t up_to = 0;
+  {
+    std::lock_guard lock(mutex_);
+    up_to = last_read_id_;
+    sweeping_ = true;
+    finished_while_sweeping_.clear();
+  }
+  std::vector<int64_t> pending;
+  int64_t after = 0;
+  bool ok = true;
+  while (true) {
+    auto page = store_.pendingOutboxIds(options_.read_batch, after, up_to);
+    if (!page) {
+      log::get("sender")->error("outbox sweep failed: {}", page.error().describe());
+      ok = false;
+      break;
+    }
+    pending.insert(pending.end(), page->begin(), page->end());
+    if (page->size() < options_.read_batch) break;
+    after = page->back();
+  }
+  std::vector<int64_t> lost;
+  {
+    std::lock_guard lock(mutex_);
+    sweeping_ = false;
+    if (!ok || pending.empty()) return;
+    std::vector<int64_t> held;
+    for (const auto& [key, lane] : lanes_) {
+      for (const auto& row : lane.rows) held.push_back(row.id);
+    }
+    std::sort(held.begin(), held.end());
+    auto& finished = finished_while_sweeping_;
+    std::sort(finished.begin(), finished.end());
+    for (int64_t id : pending) {
+      if (!std::binary_search(held.begin(), held.end(), id) &&
+          !std::binary_search(finished.begin(), finished.end(), id)) {
+        lost.push_back(id);
+      }
+    }
+    finished.clear();
+  }
+  if (lost.empty()) return;
+  // Nothing else takes ids at or below the cursor, so these rows stay untaken until added here.
+  std::vector<storage::OutboxRow> found;
+  for (int64_t id : lost) {
+    auto row = store_.pendingOutbox(1, id - 1);
+    if (row && !row->empty() && row->front().id == id) found.push_back(std::move(row->front()));
+  }
+  std::vector<storage::OutboxRow> sending;
+  {
+    std::lock_guard lock(mutex_);
+    const int64_t now = nowMillis();
+    for (auto& row : found) {
+      log::get("sender")->warn("outbox row {} to chat {} was in no lane; sending it now", row.id,
+                               row.message.chat_id);
+      metrics_.counter("botfn_sender_rows_recovered_total")++;
+      const std::string key = laneKey(row.message);
+      Lane& lane = lanes_[key];
+      // In id order, but never ahead of a row already sent.
+      auto at = std::upper_bound(lane.rows.begin(), lane.rows.end(), row.id,
+                                 [](int64_t id, const storage::OutboxRow& r) { return id < r.id; });
+      if (lane.busy && at == lane.rows.begin()) ++at;
+      lane.rows.insert(at, std::move(row));
+      schedule(key, lane, now);
+    }
+    sending = takeReady(now);
+  }
+  for (auto& row : sending) sendRow(std::move(row));
 }
 
 int64_t OutboxSender::lastReadId() {
@@ -232,10 +336,25 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
     using Kind = storage::OutboxResult::Kind;
     if (r.ok) return finish(row, {Kind::Sent, r.message_id, "", {}}, "ok");
     if (r.notModified()) return finish(row, {Kind::Sent, std::nullopt, "", {}}, "not_modified");
+    // Telegram told us when to come back, or the request never left: neither is a failed try.
     if (r.code == ErrorCode::TelegramRateLimited) {
       const int wait = std::max(1, r.retry_after.value_or(1));
-      return finish(row, {Kind::Retry, std::nullopt, r.description, std::chrono::seconds(wait)},
+      return finish(row,
+                    {.kind = Kind::Retry,
+                     .message_id = std::nullopt,
+                     .error = r.description,
+                     .retry_in = std::chrono::seconds(wait),
+                     .counts_attempt = false},
                     "rate_limited");
+    }
+    if (r.code == ErrorCode::HttpNotSent) {
+      return finish(row,
+                    {.kind = Kind::Retry,
+                     .message_id = std::nullopt,
+                     .error = r.description,
+                     .retry_in = std::chrono::seconds(1),
+                     .counts_attempt = false},
+                    "not_sent");
     }
     const bool transient = r.code == ErrorCode::TelegramServer ||
                            r.code == ErrorCode::HttpTransport || r.code == ErrorCode::HttpTimeout ||
@@ -255,40 +374,79 @@ void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult r
   log::get("sender")->debug("{} to chat {}: {}", row.message.method, row.message.chat_id, label);
   metrics_.counter("botfn_sends_total", "bot=\"" + row.message.bot + "\",method=\"" +
                                             row.message.method + "\",result=\"" + label + "\"")++;
-  const std::string key = laneKey(row.message);
-  const auto kind = result.kind;
-  const auto retry_at = nowMillis() + result.retry_in.count();
-  store_.finishOutbox(
-      row.id, std::move(result), [this, key, id = row.id, kind, retry_at](Result<void> r) {
-        if (!r) log::get("sender")->error("outbox update failed: {}", r.error().describe());
-        std::vector<storage::OutboxRow> sending;
-        {
-          std::lock_guard lock(mutex_);
-          if (auto it = lanes_.find(key); it != lanes_.end()) {
-            Lane& lane = it->second;
-            lane.busy = false;
-            if (r && !lane.rows.empty() && lane.rows.front().id == id) {
-              if (kind == storage::OutboxResult::Kind::Retry) {
-                lane.rows.front().attempts++;
-                lane.rows.front().next_at_ms = retry_at;
-              } else {
-                lane.rows.pop_front();
-              }
-            }
-            // A failed result write keeps the row at the head: it is sent again (at least once).
-            if (lane.rows.empty() && !lane.queued) {
-              lanes_.erase(it);
-            } else {
-              schedule(key, lane, nowMillis());
-            }
-          }
-          sending = takeReady(nowMillis());
-          // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
-          if (--in_flight_ == 0) idle_cv_.notify_all();
+  const int64_t retry_at = nowMillis() + result.retry_in.count();
+  writeResult(ResultWrite{.id = row.id,
+                          .key = laneKey(row.message),
+                          .result = std::move(result),
+                          .retry_at = retry_at,
+                          .failures = 0});
+}
+
+void OutboxSender::writeResult(ResultWrite write) {
+  storage::OutboxResult result = write.result;
+  // A rewrite keeps the retry time the answer set, not one counted from the rewrite.
+  if (write.failures > 0 && result.kind == storage::OutboxResult::Kind::Retry) {
+    result.retry_in = std::chrono::milliseconds(std::max<int64_t>(0, write.retry_at - nowMillis()));
+  }
+  const int64_t id = write.id;
+  store_.finishOutbox(id, std::move(result),
+                      [this, write = std::move(write)](Result<void> r) mutable {
+                        resultWritten(std::move(write), std::move(r));
+                      });
+}
+
+void OutboxSender::resultWritten(ResultWrite write, Result<void> r) {
+  using Kind = storage::OutboxResult::Kind;
+  if (!r) {
+    log::get("sender")->error("outbox result of row {} not written (try {}): {}", write.id,
+                              write.failures + 1, r.error().describe());
+    metrics_.counter("botfn_sender_result_write_failures_total")++;
+    // A storage fault, not a failed send: the lane stays busy with this row (Telegram may have
+    // it already) and only the write is tried again, later and later. Checked under the lock
+    // that the loop's last flush of rewrites_ takes, so none is left behind at stop.
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      const int64_t wait =
+          std::min<int64_t>(options_.rewrite_backoff_max.count(),
+                            options_.rewrite_backoff.count() << std::min(write.failures, 16));
+      ++write.failures;
+      auto it = rewrites_.emplace(nowMillis() + wait, std::move(write));
+      if (it == rewrites_.begin()) {
+        woken_ = true;
+        cv_.notify_all();
+      }
+      return;
+    }
+    // Stopping: the row stays pending in the store and is sent again after a restart.
+  }
+  std::vector<storage::OutboxRow> sending;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = lanes_.find(write.key); it != lanes_.end()) {
+      Lane& lane = it->second;
+      lane.busy = false;
+      if (r && !lane.rows.empty() && lane.rows.front().id == write.id) {
+        if (write.result.kind == Kind::Retry) {
+          if (write.result.counts_attempt) lane.rows.front().attempts++;
+          lane.rows.front().next_at_ms = write.retry_at;
+        } else {
+          lane.rows.pop_front();
+          if (sweeping_) finished_while_sweeping_.push_back(write.id);
         }
-        // The lane's next row goes out from here (the writer's thread), not through a wake-up.
-        for (auto& next : sending) sendRow(std::move(next));
-      });
+      }
+      if (lane.rows.empty() && !lane.queued) {
+        lanes_.erase(it);
+      } else {
+        schedule(write.key, lane, nowMillis());
+      }
+    }
+    sending = takeReady(nowMillis());
+    // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
+    if (--in_flight_ == 0) idle_cv_.notify_all();
+  }
+  // The lane's next row goes out from here (the writer's thread, once this result is durable), not
+  // through a wake-up: a crash can re-send at most the one row per lane that was in flight.
+  for (auto& next : sending) sendRow(std::move(next));
 }
 
 }  // namespace botfn::sender

@@ -1,9 +1,9 @@
 // STAGE 5 (basic): drains the outbox in lane order — one call in flight per lane, the next row of
-// a lane only after the previous one finished — and calls the Bot API. Committed rows are handed
-// over by the store and sent from the committing thread; the sender's own thread reads the
-// backlog at start, runs retry timers and re-reads the store as a safety net. 429 waits retry_after
-// and retries without losing the message; "message is not modified" counts as success; 5xx and
-// transport errors back off; other 4xx fail the row. (Channel limiters and alerts come later.)
+// a lane only once the previous one's result is durable — and calls the Bot API. Committed rows
+// are handed over by the store and sent from the committing thread; the sender's own thread reads
+// the backlog at start, runs retry timers, rewrites results whose write failed, and re-reads the
+// store as a safety net. 429 waits retry_after; "message is not modified" counts as success; 5xx
+// and transport errors back off; other 4xx fail the row. (Channel limiters and alerts come later.)
 #pragma once
 
 #include <atomic>
@@ -23,10 +23,15 @@
 namespace botfn::sender {
 
 struct SenderOptions {
-  int max_attempts = 5;  // for 5xx/transport errors; 429 retries do not count
-  std::chrono::milliseconds poll_interval{250};  // safety-net reads of the store
-  size_t read_batch = 2000;                      // rows per read
-  bool paused = false;                           // test-only: send nothing
+  // Counts answers after the request reached the Bot API (5xx, transport errors, timeouts);
+  // 429s and requests that never left the client (no free connection) do not count.
+  int max_attempts = 5;
+  std::chrono::milliseconds poll_interval{250};    // safety-net reads of new rows
+  std::chrono::milliseconds sweep_interval{1000};  // checks of every pending row (see sweep())
+  std::chrono::milliseconds rewrite_backoff{100};  // first wait after a failed result write
+  std::chrono::milliseconds rewrite_backoff_max{5000};
+  size_t read_batch = 2000;  // rows per read
+  bool paused = false;       // test-only: send nothing
 };
 
 using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
@@ -41,11 +46,26 @@ class OutboxSender {
   bool stop(std::chrono::steady_clock::time_point deadline);
 
  private:
+  // A send's outcome on its way to the store. Kept until written: a failed write is retried, never
+  // answered by calling the Bot API again.
+  struct ResultWrite {
+    int64_t id = 0;
+    std::string key;  // the row's lane
+    storage::OutboxResult result;
+    int64_t retry_at = 0;  // unix ms, for Retry results: fixed when the answer came
+    int failures = 0;      // failed writes so far
+  };
+
   void loop();
   void accept(std::vector<storage::OutboxRow> rows);  // rows the store just committed
   void sendRow(storage::OutboxRow row);
   void sendRowUnguarded(const storage::OutboxRow& row);
   void finish(const storage::OutboxRow& row, storage::OutboxResult result, const char* label);
+  void writeResult(ResultWrite write);
+  void resultWritten(ResultWrite write, Result<void> r);
+  // Rows that are pending in the store but in no lane (a hand-over that failed midway): each is
+  // put back into its lane, in id order. Runs on the sender's thread.
+  void sweep();
 
   SenderOptions options_;
   storage::Store& store_;
@@ -54,8 +74,9 @@ class OutboxSender {
   std::mutex mutex_;
   std::condition_variable cv_;       // wakes the loop
   std::condition_variable idle_cv_;  // in_flight_ reached 0 (stop waits for it)
-  // Pending rows of a lane, read from the store once each (ids after last_read_id_); the head is
-  // in flight (busy), waiting in ready_ or delayed_ (queued), or waiting for its lane to be freed.
+  // Pending rows of a lane in id order, read from the store once each (ids after last_read_id_,
+  // or found by a sweep); the head is in flight (busy: sent, or its result being written), waiting
+  // in ready_ or delayed_ (queued), or waiting for its lane to be freed.
   struct Lane {
     std::deque<storage::OutboxRow> rows;
     bool busy = false;
@@ -66,16 +87,22 @@ class OutboxSender {
   void schedule(const std::string& key, Lane& lane, int64_t now);
   void addRows(std::vector<storage::OutboxRow> rows, int64_t now);
   std::vector<storage::OutboxRow> takeReady(int64_t now);
+  std::vector<ResultWrite> takeDueRewrites(int64_t now);
   int64_t lastReadId();
 
   std::unordered_map<std::string, Lane> lanes_;
-  std::deque<std::string> ready_;                // no scan over all lanes per wake-up
-  std::multimap<int64_t, std::string> delayed_;  // retry time (unix ms) → lane
-  int64_t last_read_id_ = 0;                     // highest row id taken (rows arrive in id order)
-  size_t in_flight_ = 0;
+  std::deque<std::string> ready_;                 // no scan over all lanes per wake-up
+  std::multimap<int64_t, std::string> delayed_;   // retry time (unix ms) → lane
+  std::multimap<int64_t, ResultWrite> rewrites_;  // failed result writes, by next try (unix ms)
+  int64_t last_read_id_ = 0;                      // highest row id taken (rows arrive in id order)
+  size_t in_flight_ = 0;                          // rows sent whose result is not yet written
   bool woken_ = false;      // the loop should look again (a retry time, more to read, stop)
   bool caught_up_ = false;  // the rows committed before start() are all read
   std::vector<storage::OutboxRow> early_;  // handed over while the backlog was being read
+  // While a sweep reads the store: ids whose final result was written meanwhile (the read may
+  // still have seen them pending).
+  bool sweeping_ = false;
+  std::vector<int64_t> finished_while_sweeping_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -130,6 +130,9 @@ struct OutboxResult {
   std::optional<int64_t> message_id;
   std::string error;
   std::chrono::milliseconds retry_in{0};
+  // Whether this try counts toward sender.max_attempts: a 429 or a request that never left the
+  // client is retried without using one up.
+  bool counts_attempt = true;
 };
 
 }  // namespace botfn::storage

@@ -42,6 +42,8 @@ class SqliteStore final : public Store {
   void commit(Commit commit, std::function<void(Result<void>)> done) override;
   Result<int> migrateApp(const std::string& app, const std::filesystem::path& dir) override;
   Result<std::vector<OutboxRow>> pendingOutbox(size_t limit, int64_t after_id = 0) override;
+  Result<std::vector<int64_t>> pendingOutboxIds(size_t limit, int64_t after_id,
+                                                int64_t up_to_id) override;
   void finishOutbox(int64_t id, OutboxResult result,
                     std::function<void(Result<void>)> done) override;
   Result<std::optional<int64_t>> messageIdOfHandle(const std::string& handle) override;

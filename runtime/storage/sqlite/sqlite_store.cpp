@@ -237,6 +237,24 @@ Result<std::vector<OutboxRow>> SqliteStore::pendingOutbox(size_t limit, int64_t 
   });
 }
 
+Result<std::vector<int64_t>> SqliteStore::pendingOutboxIds(size_t limit, int64_t after_id,
+                                                           int64_t up_to_id) {
+  return db_.read([&](sqlite3* db) -> Result<std::vector<int64_t>> {
+    // Covered by the partial index outbox_pending_rows: no table row is read.
+    Stmt s(db,
+           "SELECT id FROM outbox WHERE state = 'pending' AND id > ?2 AND id <= ?3 "
+           "ORDER BY id LIMIT ?1",
+           Stmt::Cached{});
+    if (!s.ok()) return tl::unexpected(sqliteError(db, s.prepareRc(), "outbox ids"));
+    s.bind(1, static_cast<int64_t>(limit)).bind(2, after_id).bind(3, up_to_id);
+    std::vector<int64_t> ids;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.int64(0));
+    if (rc != SQLITE_DONE) return tl::unexpected(sqliteError(db, rc, "outbox ids"));
+    return ids;
+  });
+}
+
 void SqliteStore::finishOutbox(int64_t id, OutboxResult result,
                                std::function<void(Result<void>)> done) {
   send_results_.add(SendResult{id, std::move(result), std::move(done)});
@@ -257,9 +275,12 @@ Result<void> SqliteStore::applySendResults(sqlite3* db, std::vector<SendResult>&
       r = stepDone(db, s, "outbox sent");
     } else if (result.kind == Kind::Retry) {
       Stmt s(db,
-             "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, error = ?3 WHERE id = ?1",
+             "UPDATE outbox SET attempts = attempts + ?4, next_at = ?2, error = ?3 WHERE id = ?1",
              Stmt::Cached{});
-      s.bind(1, send.id).bind(2, nowMillis() + result.retry_in.count()).bind(3, result.error);
+      s.bind(1, send.id)
+          .bind(2, nowMillis() + result.retry_in.count())
+          .bind(3, result.error)
+          .bind(4, int64_t{result.counts_attempt});
       r = stepDone(db, s, "outbox retry");
     } else {
       Stmt s(
