@@ -49,6 +49,10 @@ class FaultyStore final : public storage::Store {
                     std::function<void(Result<void>)> done) override {
     inner_.finishOutbox(id, std::move(r), std::move(done));
   }
+  Result<std::vector<int64_t>> pendingOutboxIds(size_t limit, int64_t after_id,
+                                                int64_t up_to_id) override {
+    return inner_.pendingOutboxIds(limit, after_id, up_to_id);
+  }
   Result<std::optional<int64_t>> messageIdOfHandle(const std::string& h) override {
     return inner_.messageIdOfHandle(h);
   }

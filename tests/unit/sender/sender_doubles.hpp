@@ -82,7 +82,11 @@ class FaultyStore final : public storage::Store {
   std::atomic<int> fail_result_writes{0};  // the next N finishOutbox calls fail
   std::atomic<int> lose_handovers{0};      // the next N hand-overs are dropped
 
-  Result<storage::Rows> query(const storage::SqlStatement& s) override { return inner_.query(s); }
+  using storage::Store::query;
+  Result<storage::Rows> query(const storage::SqlStatement& s,
+                              const storage::AppSqlLimits& limits) override {
+    return inner_.query(s, limits);
+  }
   Result<bool> isProcessed(const std::string& bot, int64_t update_id) override {
     return inner_.isProcessed(bot, update_id);
   }
