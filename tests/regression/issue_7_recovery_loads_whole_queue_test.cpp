@@ -87,8 +87,12 @@ TEST(Issue7RecoveryLoadsWholeQueue, RestartWithManyQueuedUpdatesHoldsABoundedWin
   EXPECT_LE(o.bus->depth(), kWindow);  // before the fix: all 200,000
   drainInOrder(*o.bus, kQueued, kWindow);
   const auto took = std::chrono::steady_clock::now() - started;
-  // Loading 200,000 entries at once grew the peak by tens of MB; the window is a few MB.
+  // Loading 200,000 entries at once grew the peak by tens of MB; the window is a few MB. Under
+  // AddressSanitizer freed memory sits in its quarantine, so RSS says nothing there (the depth
+  // checks above still hold the window).
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(peakRssKb() - rss_before, 64 * 1024);
+#endif
   EXPECT_LT(took, std::chrono::seconds(60));
   std::printf(
       "drained %lld in %lld ms, peak RSS %ld KiB -> %ld KiB\n", static_cast<long long>(kQueued),
