@@ -24,13 +24,15 @@ figures() {  # $1 = run.sh output file: one line of figures
     END { printf "ingest %s req/s | p99 %s | e2e %s | botfn CPU/update %s us | Lua/update (e2e) %s us | lua bench %s\n", ingest, p99, e2e, cpu, lua, bench }' "$1"
 }
 
+# Three sides: the base build; this build with its defaults; this build with
+# storage.synchronous = normal (the base's durability), which separates the fsync's cost.
 for r in $(seq "$rounds"); do
-  for side in base new; do
-    if [[ $side == base ]]; then
-      BENCH_BUILD=$base_build BENCH_SCRIPTS=$base_scripts BENCH_PHASES=1235 bash bench/run.sh >"$out/$side-$r.txt" 2>&1
-    else
-      BENCH_PHASES=1235 bash bench/run.sh >"$out/$side-$r.txt" 2>&1
-    fi
-    printf 'round %d %-4s %s\n' "$r" "$side" "$(figures "$out/$side-$r.txt")"
+  for side in base new new-normal; do
+    case $side in
+      base) BENCH_BUILD=$base_build BENCH_SCRIPTS=$base_scripts BENCH_PHASES=1235 bash bench/run.sh ;;
+      new) BENCH_PHASES=1235 bash bench/run.sh ;;
+      new-normal) BOTFN_STORAGE_SYNCHRONOUS=normal BENCH_PHASES=1235 bash bench/run.sh ;;
+    esac >"$out/$side-$r.txt" 2>&1
+    printf 'round %d %-10s %s\n' "$r" "$side" "$(figures "$out/$side-$r.txt")"
   done
 done
