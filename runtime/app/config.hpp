@@ -64,6 +64,7 @@ struct Config {
   int storage_retry_max_ms = 30000;
   bool sender_paused = false;
   int sender_max_attempts = 5;
+  int sender_call_timeout_s = 30;
   std::string api_base = "https://api.telegram.org";
   bool polling_enabled = false;
   int polling_timeout_s = 30;

@@ -151,6 +151,11 @@ const std::vector<GlobalKey>& globalKeys() {
               "Attempts for a message failing with 5xx, transport errors or timeouts after it was "
               "sent (429 retries and requests that never left the client are not counted).",
               1, 100),
+      INT_KEY("sender.call_timeout_s", sender_call_timeout_s, 30,
+              "HTTP timeout of each Bot API call of the sender. A call still unanswered 30 s "
+              "after it is counted as lost: its chat's next messages are not held back, and the "
+              "message is sent again.",
+              1, 600),
       STR_KEY("telegram.api_base", api_base, "https://api.telegram.org",
               "Bot API base URL (the fake Bot API in tests)."),
       BOOL_KEY("polling.enabled", polling_enabled, false,

@@ -161,6 +161,7 @@ int serve(const Config& c, const ServeOptions& options) {
   sender::SenderOptions sender_options;
   sender_options.paused = c.sender_paused;
   sender_options.max_attempts = c.sender_max_attempts;
+  sender_options.call_timeout = std::chrono::seconds(c.sender_call_timeout_s);
   sender::OutboxSender sender(
       sender_options, *st.store,
       [&apis](const std::string& bot) -> telegram::BotApi* {

@@ -91,8 +91,8 @@ void OutboxSender::addRows(std::vector<storage::OutboxRow> rows, int64_t now) {
   }
 }
 
-std::vector<storage::OutboxRow> OutboxSender::takeReady(int64_t now) {
-  std::vector<storage::OutboxRow> sending;
+std::vector<OutboxSender::Send> OutboxSender::takeReady(int64_t now) {
+  std::vector<Send> sending;
   if (stopping_ || options_.paused) return sending;
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     ready_.push_back(std::move(delayed_.begin()->second));
@@ -112,8 +112,11 @@ std::vector<storage::OutboxRow> OutboxSender::takeReady(int64_t now) {
       continue;
     }
     lane.busy = true;
+    lane.call = ++last_call_;
+    lane.call_deadline =
+        now + (options_.call_timeout + options_.lost_call_grace).count();
     ++in_flight_;
-    sending.push_back(lane.rows.front());
+    sending.push_back({lane.rows.front(), lane.call});
   }
   return sending;
 }
@@ -128,7 +131,7 @@ std::vector<OutboxSender::ResultWrite> OutboxSender::takeDueRewrites(int64_t now
 }
 
 void OutboxSender::accept(std::vector<storage::OutboxRow> rows) {
-  std::vector<storage::OutboxRow> sending;
+  std::vector<Send> sending;
   {
     std::lock_guard lock(mutex_);
     if (!caught_up_) {
@@ -179,7 +182,7 @@ void OutboxSender::loop() {
         rows = std::move(*fetched);
       }
     }
-    std::vector<storage::OutboxRow> sending;
+    std::vector<Send> sending;
     std::vector<ResultWrite> rewrites;
     bool sweep_now = false;
     {
@@ -195,9 +198,10 @@ void OutboxSender::loop() {
           early_.clear();
         }
       }
+      sweep_now = caught_up_ && !options_.paused && now >= next_sweep;
+      if (sweep_now) releaseLostCalls(now);
       sending = takeReady(now);
       rewrites = takeDueRewrites(now);
-      sweep_now = caught_up_ && !options_.paused && now >= next_sweep;
     }
     for (auto& row : sending) sendRow(std::move(row));
     for (auto& write : rewrites) writeResult(std::move(write));
@@ -268,7 +272,7 @@ void OutboxSender::sweep() {
     auto row = store_.pendingOutbox(1, id - 1);
     if (row && !row->empty() && row->front().id == id) found.push_back(std::move(row->front()));
   }
-  std::vector<storage::OutboxRow> sending;
+  std::vector<Send> sending;
   {
     std::lock_guard lock(mutex_);
     const int64_t now = nowMillis();
@@ -290,30 +294,47 @@ void OutboxSender::sweep() {
   for (auto& row : sending) sendRow(std::move(row));
 }
 
+void OutboxSender::releaseLostCalls(int64_t now) {
+  for (auto& [key, lane] : lanes_) {
+    if (!lane.call || lane.call_deadline > now || lane.rows.empty()) continue;
+    const auto& row = lane.rows.front();
+    log::get("sender")->error(
+        "{} to chat {} (outbox row {}) got no answer within {} ms; sending it again",
+        row.message.method, row.message.chat_id, row.id,
+        (options_.call_timeout + options_.lost_call_grace).count());
+    metrics_.counter("botfn_sender_lost_calls_total")++;
+    // The call still counts in in_flight_: its completion may come late, and is then dropped.
+    lane.call = 0;
+    lane.busy = false;
+    schedule(key, lane, now);
+  }
+}
+
 int64_t OutboxSender::lastReadId() {
   std::lock_guard lock(mutex_);
   return last_read_id_;
 }
 
-void OutboxSender::sendRow(storage::OutboxRow row) {
+void OutboxSender::sendRow(Send send) {
   // Often on the writer's thread (a hand-over, a finished send): nothing may escape, or the row's
   // lane would stay busy with nothing in flight.
   try {
-    sendRowUnguarded(row);
+    sendRowUnguarded(send);
   } catch (const std::exception& e) {
-    log::get("sender")->error("{} to chat {} could not be sent: {}", row.message.method,
-                              row.message.chat_id, e.what());
-    finish(row,
+    log::get("sender")->error("{} to chat {} could not be sent: {}", send.row.message.method,
+                              send.row.message.chat_id, e.what());
+    finish(send,
            {storage::OutboxResult::Kind::Retry, std::nullopt, e.what(), std::chrono::seconds(1)},
            "retry");
   }
 }
 
-void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
+void OutboxSender::sendRowUnguarded(const Send& send) {
+  const storage::OutboxRow& row = send.row;
   log::TraceScope trace(std::to_string(row.message.update_id));
   telegram::BotApi* api = apis_(row.message.bot);
   if (!api) {
-    return finish(row, {storage::OutboxResult::Kind::Failed, {}, "bot is not configured", {}},
+    return finish(send, {storage::OutboxResult::Kind::Failed, {}, "bot is not configured", {}},
                   "failed");
   }
   std::optional<int64_t> target;
@@ -321,7 +342,7 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
     auto id = store_.messageIdOfHandle(row.message.target_handle);
     if (!id || !*id) {
       return finish(
-          row, {storage::OutboxResult::Kind::Failed, {}, "the message to edit was never sent", {}},
+          send, {storage::OutboxResult::Kind::Failed, {}, "the message to edit was never sent", {}},
           "failed");
     }
     target = **id;
@@ -331,15 +352,16 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
       target || row.message.params_json.empty() || row.message.params_json[0] != '{'
           ? paramsOf(row, target).dump()
           : row.message.params_json;
-  api->callJson(row.message.method, std::move(params), [this, row](telegram::ApiResponse r) {
+  auto answered = [this, send](telegram::ApiResponse r) {
+    const storage::OutboxRow& row = send.row;
     log::TraceScope trace(std::to_string(row.message.update_id));
     using Kind = storage::OutboxResult::Kind;
-    if (r.ok) return finish(row, {Kind::Sent, r.message_id, "", {}}, "ok");
-    if (r.notModified()) return finish(row, {Kind::Sent, std::nullopt, "", {}}, "not_modified");
+    if (r.ok) return finish(send, {Kind::Sent, r.message_id, "", {}}, "ok");
+    if (r.notModified()) return finish(send, {Kind::Sent, std::nullopt, "", {}}, "not_modified");
     // Telegram told us when to come back, or the request never left: neither is a failed try.
     if (r.code == ErrorCode::TelegramRateLimited) {
       const int wait = std::max(1, r.retry_after.value_or(1));
-      return finish(row,
+      return finish(send,
                     {.kind = Kind::Retry,
                      .message_id = std::nullopt,
                      .error = r.description,
@@ -348,7 +370,7 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
                     "rate_limited");
     }
     if (r.code == ErrorCode::HttpNotSent) {
-      return finish(row,
+      return finish(send,
                     {.kind = Kind::Retry,
                      .message_id = std::nullopt,
                      .error = r.description,
@@ -361,16 +383,32 @@ void OutboxSender::sendRowUnguarded(const storage::OutboxRow& row) {
                            r.code == ErrorCode::TelegramConflict;
     if (transient && row.attempts + 1 < options_.max_attempts) {
       const auto backoff = std::chrono::milliseconds(500LL << std::min(row.attempts, 6));
-      return finish(row, {Kind::Retry, std::nullopt, r.description, backoff}, "retry");
+      return finish(send, {Kind::Retry, std::nullopt, r.description, backoff}, "retry");
     }
     log::get("sender")->warn("{} to chat {} failed: {} {}", row.message.method, row.message.chat_id,
                              r.error_code, r.description);
-    finish(row, {Kind::Failed, std::nullopt, r.description, {}}, "failed");
-  });
+    finish(send, {Kind::Failed, std::nullopt, r.description, {}}, "failed");
+  };
+  api->callJson(row.message.method, std::move(params), std::move(answered), options_.call_timeout);
 }
 
-void OutboxSender::finish(const storage::OutboxRow& row, storage::OutboxResult result,
-                          const char* label) {
+void OutboxSender::finish(const Send& send, storage::OutboxResult result, const char* label) {
+  const storage::OutboxRow& row = send.row;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = lanes_.find(laneKey(row.message));
+    if (it == lanes_.end() || it->second.call != send.call) {
+      // The lane was released as lost and the row sent again: this answer is dropped (writing it
+      // could mark a row failed that the new call sends).
+      log::get("sender")->warn("{} to chat {} (outbox row {}) answered after it was sent again: {}",
+                               row.message.method, row.message.chat_id, row.id, label);
+      metrics_.counter("botfn_sender_late_answers_total")++;
+      // Under the lock: stop() may destroy us as soon as it sees 0 in flight.
+      if (--in_flight_ == 0) idle_cv_.notify_all();
+      return;
+    }
+    it->second.call = 0;
+  }
   log::get("sender")->debug("{} to chat {}: {}", row.message.method, row.message.chat_id, label);
   metrics_.counter("botfn_sends_total", "bot=\"" + row.message.bot + "\",method=\"" +
                                             row.message.method + "\",result=\"" + label + "\"")++;
@@ -419,7 +457,7 @@ void OutboxSender::resultWritten(ResultWrite write, Result<void> r) {
     }
     // Stopping: the row stays pending in the store and is sent again after a restart.
   }
-  std::vector<storage::OutboxRow> sending;
+  std::vector<Send> sending;
   {
     std::lock_guard lock(mutex_);
     if (auto it = lanes_.find(write.key); it != lanes_.end()) {

@@ -26,6 +26,10 @@ struct SenderOptions {
   // Counts answers after the request reached the Bot API (5xx, transport errors, timeouts);
   // 429s and requests that never left the client (no free connection) do not count.
   int max_attempts = 5;
+  std::chrono::milliseconds call_timeout{30000};  // HTTP timeout of each Bot API call
+  // A call unanswered this long after its timeout is lost (a completion that never came): its
+  // lane is released and the row sent again, so no lane waits for a restart.
+  std::chrono::milliseconds lost_call_grace{30000};
   std::chrono::milliseconds poll_interval{250};    // safety-net reads of new rows
   std::chrono::milliseconds sweep_interval{1000};  // checks of every pending row (see sweep())
   std::chrono::milliseconds rewrite_backoff{100};  // first wait after a failed result write
@@ -58,9 +62,16 @@ class OutboxSender {
 
   void loop();
   void accept(std::vector<storage::OutboxRow> rows);  // rows the store just committed
-  void sendRow(storage::OutboxRow row);
-  void sendRowUnguarded(const storage::OutboxRow& row);
-  void finish(const storage::OutboxRow& row, storage::OutboxResult result, const char* label);
+  // A lane's head on its way to the Bot API; `call` tells its answer from a late one.
+  struct Send {
+    storage::OutboxRow row;
+    uint64_t call = 0;
+  };
+  void sendRow(Send send);
+  void sendRowUnguarded(const Send& send);
+  void finish(const Send& send, storage::OutboxResult result, const char* label);
+  // Under mutex_: lanes whose call outlived its timeout and the grace are released (see Lane).
+  void releaseLostCalls(int64_t now);
   void writeResult(ResultWrite write);
   void resultWritten(ResultWrite write, Result<void> r);
   // Rows that are pending in the store but in no lane (a hand-over that failed midway): each is
@@ -77,16 +88,19 @@ class OutboxSender {
   // Pending rows of a lane in id order, read from the store once each (ids after last_read_id_,
   // or found by a sweep); the head is in flight (busy: sent, or its result being written), waiting
   // in ready_ or delayed_ (queued), or waiting for its lane to be freed.
+  // `call` is the head's unanswered Bot API call (0: none), lost past call_deadline (unix ms).
   struct Lane {
     std::deque<storage::OutboxRow> rows;
     bool busy = false;
     bool queued = false;
+    uint64_t call = 0;
+    int64_t call_deadline = 0;
   };
   // Under mutex_: puts a lane whose head may go out into ready_ (now) or delayed_ (at its retry
   // time); adds rows not seen yet; takes the heads of ready lanes (marking them busy) to send.
   void schedule(const std::string& key, Lane& lane, int64_t now);
   void addRows(std::vector<storage::OutboxRow> rows, int64_t now);
-  std::vector<storage::OutboxRow> takeReady(int64_t now);
+  std::vector<Send> takeReady(int64_t now);
   std::vector<ResultWrite> takeDueRewrites(int64_t now);
   int64_t lastReadId();
 
@@ -95,7 +109,9 @@ class OutboxSender {
   std::multimap<int64_t, std::string> delayed_;   // retry time (unix ms) → lane
   std::multimap<int64_t, ResultWrite> rewrites_;  // failed result writes, by next try (unix ms)
   int64_t last_read_id_ = 0;                      // highest row id taken (rows arrive in id order)
-  size_t in_flight_ = 0;                          // rows sent whose result is not yet written
+  // Calls whose completion may still run (a lost call's too) plus results being written.
+  size_t in_flight_ = 0;
+  uint64_t last_call_ = 0;
   bool woken_ = false;      // the loop should look again (a retry time, more to read, stop)
   bool caught_up_ = false;  // the rows committed before start() are all read
   std::vector<storage::OutboxRow> early_;  // handed over while the backlog was being read

@@ -35,6 +35,11 @@ class ScriptedHttp final : public net::HttpClient {
     return net::HttpResponse{200, R"({"ok":true,"result":{"message_id":1}})", {}};
   };
 
+  // Calls it returns true for get no answer until answerHeld() (a completion that never comes).
+  std::function<bool(const nlohmann::json& params)> hold = [](const nlohmann::json&) {
+    return false;
+  };
+
   static Result<net::HttpResponse> http(int status, std::string body) {
     return net::HttpResponse{status, std::move(body), {}};
   }
@@ -47,6 +52,11 @@ class ScriptedHttp final : public net::HttpClient {
       calls_.push_back({method, params, std::chrono::steady_clock::now()});
     }
     in_flight_++;
+    if (hold(params)) {
+      std::lock_guard lock(mutex_);
+      held_.emplace_back(params, std::move(done));
+      return;
+    }
     std::thread([this, method, params, done = std::move(done)] {
       std::this_thread::sleep_for(std::chrono::microseconds(std::random_device{}() % 2000));
       done(answer(params, method));
@@ -55,6 +65,19 @@ class ScriptedHttp final : public net::HttpClient {
   }
   void abortAll() override {}
   size_t inFlight() const override { return in_flight_; }
+
+  // Answers the held calls now, on this thread.
+  void answerHeld() {
+    std::vector<std::pair<nlohmann::json, net::HttpCallback>> held;
+    {
+      std::lock_guard lock(mutex_);
+      held.swap(held_);
+    }
+    for (auto& [params, done] : held) {
+      done(answer(params, "sendMessage"));
+      in_flight_--;
+    }
+  }
 
   std::vector<ScriptedCall> calls() {
     std::lock_guard lock(mutex_);
@@ -70,6 +93,7 @@ class ScriptedHttp final : public net::HttpClient {
  private:
   std::mutex mutex_;
   std::vector<ScriptedCall> calls_;
+  std::vector<std::pair<nlohmann::json, net::HttpCallback>> held_;
   std::atomic<size_t> in_flight_{0};
 };
 
