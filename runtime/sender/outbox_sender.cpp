@@ -113,8 +113,7 @@ std::vector<OutboxSender::Send> OutboxSender::takeReady(int64_t now) {
     }
     lane.busy = true;
     lane.call = ++last_call_;
-    lane.call_deadline =
-        now + (options_.call_timeout + options_.lost_call_grace).count();
+    lane.call_deadline = now + (options_.call_timeout + options_.lost_call_grace).count();
     ++in_flight_;
     sending.push_back({lane.rows.front(), lane.call});
   }
