@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
@@ -198,7 +199,7 @@ void OutboxSender::loop() {
         }
       }
       sweep_now = caught_up_ && !options_.paused && now >= next_sweep;
-      if (sweep_now) releaseLostCalls(now);
+      if (sweep_now) auditLanes(now);
       sending = takeReady(now);
       rewrites = takeDueRewrites(now);
     }
@@ -293,18 +294,31 @@ void OutboxSender::sweep() {
   for (auto& row : sending) sendRow(std::move(row));
 }
 
-void OutboxSender::releaseLostCalls(int64_t now) {
+void OutboxSender::auditLanes(int64_t now) {
+  std::unordered_set<std::string_view> waiting;
+  for (const auto& key : ready_) waiting.insert(key);
+  for (const auto& [at, key] : delayed_) waiting.insert(key);
   for (auto& [key, lane] : lanes_) {
-    if (!lane.call || lane.call_deadline > now || lane.rows.empty()) continue;
+    if (lane.rows.empty()) continue;
     const auto& row = lane.rows.front();
-    log::get("sender")->error(
-        "{} to chat {} (outbox row {}) got no answer within {} ms; sending it again",
-        row.message.method, row.message.chat_id, row.id,
-        (options_.call_timeout + options_.lost_call_grace).count());
-    metrics_.counter("botfn_sender_lost_calls_total")++;
-    // The call still counts in in_flight_: its completion may come late, and is then dropped.
-    lane.call = 0;
-    lane.busy = false;
+    if (lane.call && lane.call_deadline <= now) {
+      log::get("sender")->error(
+          "{} to chat {} (outbox row {}) got no answer within {} ms; sending it again",
+          row.message.method, row.message.chat_id, row.id,
+          (options_.call_timeout + options_.lost_call_grace).count());
+      metrics_.counter("botfn_sender_lost_calls_total")++;
+      // The call still counts in in_flight_: its completion may come late, and is then dropped.
+      lane.call = 0;
+      lane.busy = false;
+    } else if (lane.busy || (lane.queued && waiting.count(key))) {
+      continue;
+    } else {
+      // Neither in flight nor waiting for a time or a turn: only a bookkeeping bug gets here.
+      log::get("sender")->error("lane {} (outbox row {}) was waiting for nothing; scheduling it",
+                                key, row.id);
+      metrics_.counter("botfn_sender_lanes_rescheduled_total")++;
+    }
+    lane.queued = false;
     schedule(key, lane, now);
   }
 }

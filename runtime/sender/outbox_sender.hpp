@@ -70,8 +70,10 @@ class OutboxSender {
   void sendRow(Send send);
   void sendRowUnguarded(const Send& send);
   void finish(const Send& send, storage::OutboxResult result, const char* label);
-  // Under mutex_: lanes whose call outlived its timeout and the grace are released (see Lane).
-  void releaseLostCalls(int64_t now);
+  // Under mutex_, once per sweep: a lane whose call outlived its timeout and the grace is
+  // released (see Lane), and a lane with rows that is neither busy nor waiting in ready_ or
+  // delayed_ is scheduled again. No lane waits for a restart, whatever went wrong.
+  void auditLanes(int64_t now);
   void writeResult(ResultWrite write);
   void resultWritten(ResultWrite write, Result<void> r);
   // Rows that are pending in the store but in no lane (a hand-over that failed midway): each is
