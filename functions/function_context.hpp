@@ -11,7 +11,7 @@
 
 #include "core/metrics.hpp"
 #include "ingress/router.hpp"
-#include "storage/bus.hpp"
+#include "storage/inbox.hpp"
 
 namespace botfn::functions {
 
@@ -28,7 +28,7 @@ struct WebhookBot {
 // writer's thread) holds it, so it outlives the router and the server that handed it out.
 struct FunctionContext : std::enable_shared_from_this<FunctionContext> {
   std::map<std::string, WebhookBot> bots;
-  storage::Bus* bus = nullptr;
+  storage::Inbox* inbox = nullptr;
   Metrics* metrics = nullptr;
   const std::atomic<bool>* shutting_down = nullptr;
   size_t max_backlog = 10000;

@@ -63,13 +63,13 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   // One SAX pass: validation (JSON, object, depth ≤ 64, integer update_id) plus kind and lane.
   auto envelope = telegram::parseEnvelope(request.body);
   if (!envelope) return refuse(ctx, bot_name, responder, envelope.error().code);
-  if (ctx.bus->writeBacklog() >= ctx.max_backlog) {
+  if (ctx.inbox->writeBacklog() >= ctx.max_backlog) {
     ctx.metrics->counter("botfn_ingress_backlog_refused_total", "bot=\"" + bot_name + "\"")++;
     return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
   }
   // The queue's memory window is full (ingest.max_queued_updates / max_queued_bytes), or entries
   // already wait on disk behind it: Telegram keeps the update and retries.
-  if (ctx.bus->queueLoad().full) {
+  if (ctx.inbox->queueLoad().full) {
     ctx.metrics->counter("botfn_ingress_queue_refused_total", "bot=\"" + bot_name + "\"")++;
     return refuse(ctx, bot_name, responder, ErrorCode::Backlog, 1);
   }
@@ -82,7 +82,7 @@ void handleWebhook(const FunctionContext& ctx, ingress::HttpRequest& request,
   // context it uses.
   std::shared_ptr<const FunctionContext> c = ctx.shared_from_this();
   const auto started = std::chrono::steady_clock::now();
-  ctx.bus->push(
+  ctx.inbox->push(
       std::move(batch), std::nullopt,
       [c = std::move(c), bot_name, responder, id = update_id,
        started](Result<std::vector<storage::PushOutcome>> r) {

@@ -20,17 +20,11 @@
 #include "lua/app_runtime.hpp"
 #include "net/http_client_curl.hpp"
 #include "sender/outbox_sender.hpp"
-#include "storage/sqlite/sqlite_backend.hpp"
+#include "storage/backend.hpp"
 #include "telegram/bot_api.hpp"
 
 namespace botfn::app {
 namespace {
-
-storage::AppSqlBudget appSqlBudget(const Config& c) {
-  return storage::AppSqlBudget{std::chrono::milliseconds(c.lua_sql_budget_ms),
-                               static_cast<size_t>(c.lua_sql_max_rows),
-                               static_cast<size_t>(c.lua_sql_max_bytes)};
-}
 
 lua::AppRuntimeOptions luaOptions(const Config& c) {
   lua::AppRuntimeOptions o;
@@ -51,25 +45,13 @@ std::set<std::string> appsOf(const Config& c) {
   return apps;
 }
 
-struct Storage {
-  std::unique_ptr<storage::sqlite::SqliteDb> db;
-  std::unique_ptr<storage::sqlite::SqliteStore> store;
-  std::unique_ptr<storage::sqlite::SqliteBus> bus;
-};
-
-Storage openStorage(const Config& c, Metrics& metrics) {
-  Storage s;
-  s.db = std::make_unique<storage::sqlite::SqliteDb>(sqliteOptionsOf(c), metrics);
-  if (auto r = storage::sqlite::applySystemSchema(*s.db); !r) {
-    throw std::runtime_error("system schema: " + r.error().describe());
-  }
-  s.store = std::make_unique<storage::sqlite::SqliteStore>(*s.db, appSqlBudget(c));
-  s.bus = std::make_unique<storage::sqlite::SqliteBus>(*s.db, c.ingest_dedupe_window_s,
-                                                       retentionOf(c), queueWindowOf(c));
-  return s;
+std::unique_ptr<storage::Backend> openStorage(const Config& c, Metrics& metrics) {
+  auto backend = storage::openBackend(backendOptionsOf(c), metrics);
+  if (!backend) throw std::runtime_error("storage: " + backend.error().describe());
+  return std::move(*backend);
 }
 
-int migrateApps(const Config& c, storage::Store& store) {
+int migrateApps(const Config& c, storage::AppSql& store) {
   for (const auto& app : appsOf(c)) {
     const auto dir = std::filesystem::path(c.scripts_dir) / "apps" / app / "migrations";
     auto r = store.migrateApp(app, dir);
@@ -97,9 +79,11 @@ int serve(const Config& c, const ServeOptions& options) {
   Metrics& metrics = globalMetrics();
   const bool polling = options.force_polling || c.polling_enabled;
 
-  Storage st = openStorage(c, metrics);
-  if (int rc = migrateApps(c, *st.store)) return rc;
-  if (auto r = st.bus->recover(); !r) {
+  auto backend = openStorage(c, metrics);
+  storage::Store& store = backend->store();
+  storage::Bus& bus = backend->bus();
+  if (int rc = migrateApps(c, store)) return rc;
+  if (auto r = backend->recover(); !r) {
     log->error("queue recovery failed: {}", r.error().describe());
     return 2;
   }
@@ -139,8 +123,8 @@ int serve(const Config& c, const ServeOptions& options) {
       return 2;
     }
   }
-  auto factory = lua::makeExecutorFactory(
-      lua_options, lua::HostServices{st.store.get(), lua_http.get(), &metrics});
+  auto factory =
+      lua::makeExecutorFactory(lua_options, lua::HostServices{&store, lua_http.get(), &metrics});
 
   flow::DispatcherOptions dispatch_options;
   dispatch_options.workers = c.lua_workers;
@@ -150,7 +134,7 @@ int serve(const Config& c, const ServeOptions& options) {
   dispatch_options.storage_retry_min = std::chrono::milliseconds(c.storage_retry_min_ms);
   dispatch_options.storage_retry_max = std::chrono::milliseconds(c.storage_retry_max_ms);
   flow::Dispatcher dispatcher(
-      dispatch_options, *st.bus, *st.store, factory,
+      dispatch_options, bus, store, store, factory,
       [&profiles](const std::string& bot) -> std::shared_ptr<const effects::BotProfile> {
         auto it = profiles.find(bot);
         return it == profiles.end() ? nullptr : it->second;
@@ -163,7 +147,7 @@ int serve(const Config& c, const ServeOptions& options) {
   sender_options.max_attempts = c.sender_max_attempts;
   sender_options.call_timeout = std::chrono::seconds(c.sender_call_timeout_s);
   sender::OutboxSender sender(
-      sender_options, *st.store,
+      sender_options, store,
       [&apis](const std::string& bot) -> telegram::BotApi* {
         auto it = apis.find(bot);
         return it == apis.end() ? nullptr : it->second.get();
@@ -182,17 +166,15 @@ int serve(const Config& c, const ServeOptions& options) {
           name);
     }
   }
-  fc->bus = st.bus.get();
+  fc->inbox = &bus;
   fc->metrics = &metrics;
   fc->shutting_down = &shutting_down;
   fc->max_backlog = static_cast<size_t>(c.ingest_max_backlog);
-  auto* bus = st.bus.get();
-  auto* db = st.db.get();
   const size_t max_backlog = fc->max_backlog;
-  fc->readiness = [bus, db, max_backlog]() -> std::string {
+  fc->readiness = [&bus, storage = backend.get(), max_backlog]() -> std::string {
     // Updates wait while the storage fails (full, locked, I/O): not ready until a write commits.
-    if (auto fault = db->currentFault()) return "storage failing: " + fault->describe();
-    return bus->writeBacklog() >= max_backlog ? "storage backlog is full" : "";
+    if (auto fault = storage->currentFault()) return "storage failing: " + fault->describe();
+    return bus.writeBacklog() >= max_backlog ? "storage backlog is full" : "";
   };
   auto router = std::make_shared<ingress::Router>();
   functions::registerFunctions(*router, fc);
@@ -220,7 +202,7 @@ int serve(const Config& c, const ServeOptions& options) {
       pollers.push_back(std::make_unique<ingress::LongPoller>(
           ingress::LongPollerOptions{name, profiles[name]->username, c.polling_timeout_s,
                                      c.polling_delete_webhook, bot.allowed_updates},
-          *poll_apis[name], *st.bus, metrics));
+          *poll_apis[name], bus, metrics));
       pollers.back()->start();
     } else if (!bot.webhook_url.empty()) {
       webhookCommand(c, "set", name, "", /*print=*/false);  // serve never writes to stdout
@@ -260,8 +242,8 @@ int serve(const Config& c, const ServeOptions& options) {
 }
 
 int migrate(const Config& c) {
-  Storage st = openStorage(c, globalMetrics());
-  return migrateApps(c, *st.store);
+  auto backend = openStorage(c, globalMetrics());
+  return migrateApps(c, backend->store());
 }
 
 int check(const Config& c) {
@@ -314,8 +296,8 @@ int webhookCommand(const Config& c, const std::string& action, const std::string
 }
 
 int dlqList(const Config& c, size_t limit) {
-  Storage st = openStorage(c, globalMetrics());
-  auto rows = st.store->deadLetters(limit);
+  auto backend = openStorage(c, globalMetrics());
+  auto rows = backend->store().deadLetters(limit);
   if (!rows) {
     std::fprintf(stderr, "%s\n", rows.error().describe().c_str());
     return 1;

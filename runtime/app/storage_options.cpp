@@ -1,33 +1,30 @@
-// Config → embedded backend settings (see storage_options.hpp).
+// Config → storage::BackendOptions (see storage_options.hpp).
 #include "app/storage_options.hpp"
 
 namespace botfn::app {
 
-storage::sqlite::SqliteOptions sqliteOptionsOf(const Config& c) {
-  storage::sqlite::SqliteOptions o;
-  o.path = c.storage_path;
-  o.max_page_count = c.storage_max_page_count;
-  o.read_connections = 4;
-  o.busy_timeout_ms = c.storage_busy_timeout_ms;
+storage::BackendOptions backendOptionsOf(const Config& c) {
+  storage::BackendOptions o;
+  o.embedded.path = c.storage_path;
+  o.embedded.max_page_count = c.storage_max_page_count;
+  o.embedded.read_connections = 4;
+  o.embedded.busy_timeout_ms = c.storage_busy_timeout_ms;
   // loadConfig accepts only "full" and "normal".
-  o.synchronous = c.storage_synchronous == "normal" ? storage::sqlite::Synchronous::Normal
-                                                    : storage::sqlite::Synchronous::Full;
+  o.embedded.sync_every_commit = c.storage_synchronous != "normal";
+  o.dedupe_window_s = c.ingest_dedupe_window_s;
+  o.retention.processed_s = c.storage_retention_processed_h * 3600;
+  o.retention.sent_outbox_s = c.storage_retention_sent_outbox_h * 3600;
+  o.retention.dead_letters_s = c.storage_retention_dead_letters_days * 86400;
+  o.window.max_updates = static_cast<size_t>(c.ingest_max_queued_updates);
+  o.window.max_bytes = static_cast<size_t>(c.ingest_max_queued_bytes);
+  o.app_sql = appSqlBudget(c);
   return o;
 }
 
-storage::sqlite::Retention retentionOf(const Config& c) {
-  storage::sqlite::Retention r;
-  r.processed_s = c.storage_retention_processed_h * 3600;
-  r.sent_outbox_s = c.storage_retention_sent_outbox_h * 3600;
-  r.dead_letters_s = c.storage_retention_dead_letters_days * 86400;
-  return r;
-}
-
-storage::sqlite::QueueWindow queueWindowOf(const Config& c) {
-  storage::sqlite::QueueWindow w;
-  w.max_updates = static_cast<size_t>(c.ingest_max_queued_updates);
-  w.max_bytes = static_cast<size_t>(c.ingest_max_queued_bytes);
-  return w;
+storage::AppSqlBudget appSqlBudget(const Config& c) {
+  return storage::AppSqlBudget{std::chrono::milliseconds(c.lua_sql_budget_ms),
+                               static_cast<size_t>(c.lua_sql_max_rows),
+                               static_cast<size_t>(c.lua_sql_max_bytes)};
 }
 
 }  // namespace botfn::app

@@ -32,12 +32,14 @@ std::string updateLabels(const std::string& bot, const char* outcome) {
 }
 }  // namespace
 
-Dispatcher::Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
+Dispatcher::Dispatcher(DispatcherOptions options, storage::WorkQueue& queue,
+                       storage::UpdateCommits& commits, storage::Conversations& conversations,
                        effects::ExecutorFactory factory, BotLookup bots, Metrics& metrics)
     : options_(std::move(options)),
       retry_{options_.retry_delays, options_.storage_retry_min, options_.storage_retry_max},
-      bus_(bus),
-      store_(store),
+      queue_(queue),
+      commits_(commits),
+      conversations_(conversations),
       factory_(std::move(factory)),
       bots_(std::move(bots)),
       metrics_(metrics) {}
@@ -66,7 +68,7 @@ void Dispatcher::start() {
 
 bool Dispatcher::stop(std::chrono::steady_clock::time_point deadline) {
   stopping_ = true;
-  bus_.wakeAll();
+  queue_.wakeAll();
   if (lease_thread_.joinable()) lease_thread_.join();
   // An update waiting in backoff (a retry, the storage) ends now and stays queued: its timer must
   // not hold the drain until the deadline.
@@ -87,7 +89,7 @@ size_t Dispatcher::inFlight() const {
 
 void Dispatcher::leaseLoop() {
   while (!stopping_) {
-    auto entries = bus_.lease(256, std::chrono::milliseconds(200));
+    auto entries = queue_.lease(256, std::chrono::milliseconds(200));
     for (auto& e : entries) accept(std::move(e));
   }
 }
@@ -170,7 +172,7 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
   job->input->update.lane = e.lane;
   job->input->update.kind = e.kind;
   if (e.redelivered) {
-    auto processed = store_.isProcessed(e.bot, e.update_id);
+    auto processed = commits_.isProcessed(e.bot, e.update_id);
     if (processed && *processed) {
       // A redelivery after a crash between commit and ack: effects are already applied.
       job->settled = true;
@@ -197,7 +199,7 @@ void Dispatcher::startJob(std::shared_ptr<Job> job) {
 void Dispatcher::loadAndRun(std::shared_ptr<Job> job) {
   if (!job->prepared) return startJob(job);
   job->loaded = false;
-  auto conversation = store_.loadConversation(
+  auto conversation = conversations_.loadConversation(
       effects::conversationKeyOf(job->input->bot->name, job->input->update));
   if (!conversation) {
     log::get("flow")->error("conversation not loaded: {}", conversation.error().describe());
@@ -267,7 +269,7 @@ void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commi
     job->retained = std::make_shared<storage::Commit>(commit);
     job->retained_outcome = outcome;
   }
-  store_.commit(std::move(commit), [this, job, outcome, from_run](Result<void> r) {
+  commits_.commit(std::move(commit), [this, job, outcome, from_run](Result<void> r) {
     if (r) return ackAndFinish(job, outcome);
     if (r.error().code == ErrorCode::AlreadyProcessed) {
       // The marker exists (a redelivery whose marker read failed): nothing was applied again.
@@ -304,7 +306,7 @@ void Dispatcher::ackAndFinish(const std::shared_ptr<Job>& job, const std::string
     log::TraceScope trace(std::to_string(job->entry.update_id));
     log::get("flow")->debug("update {} committed ({})", job->entry.update_id, outcome);
   }
-  bus_.ack(job->entry.id, nullptr);
+  queue_.ack(job->entry.id, nullptr);
   finishJob(job);
 }
 

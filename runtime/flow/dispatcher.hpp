@@ -19,8 +19,9 @@
 #include "flow/retry_policy.hpp"
 #include "flow/timer_queue.hpp"
 #include "flow/worker.hpp"
-#include "storage/bus.hpp"
-#include "storage/store.hpp"
+#include "storage/conversations.hpp"
+#include "storage/update_commits.hpp"
+#include "storage/work_queue.hpp"
 
 namespace botfn::flow {
 
@@ -39,8 +40,9 @@ using BotLookup = std::function<std::shared_ptr<const effects::BotProfile>(const
 
 class Dispatcher {
  public:
-  Dispatcher(DispatcherOptions options, storage::Bus& bus, storage::Store& store,
-             effects::ExecutorFactory factory, BotLookup bots, Metrics& metrics);
+  Dispatcher(DispatcherOptions options, storage::WorkQueue& queue, storage::UpdateCommits& commits,
+             storage::Conversations& conversations, effects::ExecutorFactory factory,
+             BotLookup bots, Metrics& metrics);
   // Waits for every run in flight: their completions use this object.
   ~Dispatcher();
 
@@ -77,8 +79,9 @@ class Dispatcher {
 
   DispatcherOptions options_;
   RetryOptions retry_;
-  storage::Bus& bus_;
-  storage::Store& store_;
+  storage::WorkQueue& queue_;
+  storage::UpdateCommits& commits_;
+  storage::Conversations& conversations_;
   effects::ExecutorFactory factory_;
   BotLookup bots_;
   Metrics& metrics_;

@@ -10,9 +10,9 @@
 
 namespace botfn::ingress {
 
-LongPoller::LongPoller(LongPollerOptions options, telegram::BotApi& api, storage::Bus& bus,
+LongPoller::LongPoller(LongPollerOptions options, telegram::BotApi& api, storage::Inbox& inbox,
                        Metrics& metrics)
-    : options_(std::move(options)), api_(api), bus_(bus), metrics_(metrics) {}
+    : options_(std::move(options)), api_(api), inbox_(inbox), metrics_(metrics) {}
 
 LongPoller::~LongPoller() { stop(); }
 
@@ -39,7 +39,7 @@ void LongPoller::loop() {
   auto log = log::get("ingress");
   const std::string labels = "bot=\"" + options_.bot + "\"";
   int64_t offset = 0;
-  if (auto stored = bus_.pollOffset(options_.bot); stored && *stored) offset = **stored;
+  if (auto stored = inbox_.pollOffset(options_.bot); stored && *stored) offset = **stored;
   std::chrono::milliseconds backoff{500};
   while (!stopping_) {
     nlohmann::json params{{"timeout", options_.timeout_s}, {"limit", 100}};
@@ -81,7 +81,7 @@ void LongPoller::loop() {
     }
     std::promise<Result<std::vector<storage::PushOutcome>>> done;
     auto future = done.get_future();
-    bus_.push(
+    inbox_.push(
         std::move(batch), storage::PollCursor{options_.bot, next},
         [&done](Result<std::vector<storage::PushOutcome>> pr) { done.set_value(std::move(pr)); });
     auto pushed = future.get();

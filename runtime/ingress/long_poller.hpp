@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "core/metrics.hpp"
-#include "storage/bus.hpp"
+#include "storage/inbox.hpp"
 #include "telegram/bot_api.hpp"
 
 namespace botfn::ingress {
@@ -26,7 +26,8 @@ struct LongPollerOptions {
 
 class LongPoller {
  public:
-  LongPoller(LongPollerOptions options, telegram::BotApi& api, storage::Bus& bus, Metrics& metrics);
+  LongPoller(LongPollerOptions options, telegram::BotApi& api, storage::Inbox& inbox,
+             Metrics& metrics);
   ~LongPoller();
   void start();
   void stop();  // returns once the loop ended; the caller aborts the pending HTTP call first
@@ -37,7 +38,7 @@ class LongPoller {
 
   LongPollerOptions options_;
   telegram::BotApi& api_;
-  storage::Bus& bus_;
+  storage::Inbox& inbox_;
   Metrics& metrics_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;

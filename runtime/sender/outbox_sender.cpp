@@ -25,7 +25,7 @@ nlohmann::json paramsOf(const storage::OutboxRow& row, std::optional<int64_t> ta
   return params;
 }
 
-OutboxSender::OutboxSender(SenderOptions options, storage::Store& store, ApiLookup apis,
+OutboxSender::OutboxSender(SenderOptions options, storage::OutboxStore& store, ApiLookup apis,
                            Metrics& metrics)
     : options_(options), store_(store), apis_(std::move(apis)), metrics_(metrics) {}
 

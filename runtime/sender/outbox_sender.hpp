@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "core/metrics.hpp"
-#include "storage/store.hpp"
+#include "storage/outbox_store.hpp"
 #include "telegram/bot_api.hpp"
 
 namespace botfn::sender {
@@ -42,7 +42,8 @@ using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
 
 class OutboxSender {
  public:
-  OutboxSender(SenderOptions options, storage::Store& store, ApiLookup apis, Metrics& metrics);
+  OutboxSender(SenderOptions options, storage::OutboxStore& store, ApiLookup apis,
+               Metrics& metrics);
   ~OutboxSender();  // waits for calls in flight: their completions use this object
   void start();
   void wake();
@@ -81,7 +82,7 @@ class OutboxSender {
   void sweep();
 
   SenderOptions options_;
-  storage::Store& store_;
+  storage::OutboxStore& store_;
   ApiLookup apis_;
   Metrics& metrics_;
   std::mutex mutex_;

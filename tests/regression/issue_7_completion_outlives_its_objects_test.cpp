@@ -64,7 +64,7 @@ TEST(CompletionLifetimeTest, WebhookCompletionKeepsTheFunctionContext) {
   std::atomic<bool> shutting_down{false};
   auto fc = std::make_shared<functions::FunctionContext>();
   fc->bots["b"] = functions::WebhookBot{"b", "", "bot"};
-  fc->bus = &backend.bus();
+  fc->inbox = &backend.bus();
   fc->metrics = &backend.metrics();
   fc->shutting_down = &shutting_down;
   auto router = std::make_shared<ingress::Router>();

@@ -101,7 +101,7 @@ class MarkerTest : public ::testing::Test {
     o.workers = 1;
     o.retry_delays = {10ms, 10ms, 10ms};
     dispatcher_ = std::make_unique<flow::Dispatcher>(
-        o, backend_.bus(), store,
+        o, backend_.bus(), store, store,
         [this, factory_throws](effects::Post) -> std::unique_ptr<effects::Executor> {
           if (factory_throws) throw std::runtime_error("Lua VM: out of memory (test)");
           return std::make_unique<ReplyingExecutor>(runs_);

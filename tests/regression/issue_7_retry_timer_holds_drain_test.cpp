@@ -37,7 +37,7 @@ TEST(RetryTimerDrainTest, UpdateInBackoffDoesNotHoldTheDrain) {
   o.workers = 1;
   o.retry_delays = {std::chrono::milliseconds(60s)};
   flow::Dispatcher dispatcher(
-      o, backend.bus(), backend.store(),
+      o, backend.bus(), backend.store(), backend.store(),
       [](effects::Post) { return std::make_unique<FailingExecutor>(); },
       [profile](const std::string&) { return profile; }, backend.metrics());
   dispatcher.start();

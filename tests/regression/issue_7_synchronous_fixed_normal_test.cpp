@@ -10,13 +10,14 @@
 #include "app/config.hpp"
 #include "app/storage_options.hpp"
 #include "core/metrics.hpp"
+#include "storage/sqlite/sqlite_backend.hpp"
 
 namespace botfn::app {
 namespace {
 
 int64_t synchronousOf(const Config& c) {
   Metrics metrics;
-  auto options = sqliteOptionsOf(c);
+  auto options = storage::sqlite::sqliteOptionsOf(backendOptionsOf(c).embedded);
   std::filesystem::remove(options.path);
   std::filesystem::remove(options.path.string() + "-wal");
   std::filesystem::remove(options.path.string() + "-shm");

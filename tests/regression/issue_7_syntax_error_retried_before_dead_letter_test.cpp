@@ -46,7 +46,7 @@ class RetryClassTest : public ::testing::Test {
     o.workers = 1;
     o.retry_delays = {20ms, 20ms, 20ms};
     dispatcher_ = std::make_unique<flow::Dispatcher>(
-        o, backend_.bus(), backend_.store(), factory,
+        o, backend_.bus(), backend_.store(), backend_.store(), factory,
         [this](const std::string&) { return profile_; }, backend_.metrics());
     dispatcher_->start();
   }

@@ -100,7 +100,7 @@ int dbQuery(lua_State* L) {
   Result<storage::Rows> rows;
   {
     BudgetPause pause(L);  // disk time is not script CPU time; it counts against the SQL budget
-    rows = r.services->store->query(statement, {deadline, budget.max_rows, budget.max_bytes});
+    rows = r.services->sql->query(statement, {deadline, budget.max_rows, budget.max_bytes});
   }
   r.sql_used += std::chrono::steady_clock::now() - started;
   if (!rows) return raiseStoreError(L, r, "db.query", rows.error());

@@ -15,12 +15,12 @@
 #include "lua/binding.hpp"
 #include "lua/ref.hpp"
 #include "net/http_client.hpp"
-#include "storage/store.hpp"
+#include "storage/app_sql.hpp"
 
 namespace botfn::lua {
 
 struct HostServices {
-  storage::Store* store = nullptr;
+  storage::AppSql* sql = nullptr;  // db.query (app writes ride the update's commit)
   net::HttpClient* http = nullptr;
   Metrics* metrics = nullptr;
 };

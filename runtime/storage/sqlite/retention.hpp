@@ -9,15 +9,11 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "storage/backend_options.hpp"
 
 namespace botfn::storage::sqlite {
 
-struct Retention {
-  int64_t processed_s = 72 * 3600;      // processed markers (never while the entry is queued)
-  int64_t sent_outbox_s = 168 * 3600;   // outbox rows in state sent or failed
-  int64_t dead_letters_s = 30 * 86400;  // dead letters (what `botfn dlq list` can show)
-  int64_t batch_rows = 1000;            // rows per table per write group: the writer never stalls
-};
+using Retention = storage::Retention;  // storage/backend_options.hpp
 
 // The prune statements, for tests that check their query plans. Parameters: ?1 the cutoff (unix
 // seconds), ?2 the batch size.

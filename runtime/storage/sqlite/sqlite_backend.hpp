@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "storage/backend_options.hpp"
 #include "storage/bus.hpp"
 #include "storage/sqlite/coalesced_writes.hpp"
 #include "storage/sqlite/retention.hpp"
@@ -18,6 +19,9 @@ namespace botfn::storage::sqlite {
 
 // Applies the system schema (schemas/sql/sqlite, embedded at build time).
 Result<void> applySystemSchema(SqliteDb& db);
+
+// The connection settings of storage.* (openSqliteBackend's; tests check a key reaches them).
+SqliteOptions sqliteOptionsOf(const EmbeddedOptions& embedded);
 
 class SqliteStore final : public Store {
  public:
@@ -68,13 +72,7 @@ class SqliteStore final : public Store {
   CoalescedWrites<SendResult> send_results_;
 };
 
-// How much of the queue the bus holds in memory; the rest waits in `inbound` and is read back in
-// id order as the window drains (ingest.max_queued_updates / max_queued_bytes).
-struct QueueWindow {
-  size_t max_updates = 20000;
-  size_t max_bytes = 64 << 20;
-  size_t page_rows = 1000;  // rows per read from `inbound` (one writer job each)
-};
+using QueueWindow = storage::QueueWindow;  // storage/backend_options.hpp
 
 class SqliteBus final : public Bus {
  public:

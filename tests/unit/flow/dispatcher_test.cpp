@@ -73,7 +73,7 @@ class DispatcherTest : public ::testing::Test {
   void TearDown() override { dispatcher_.reset(); }
   void start(DispatcherOptions options) {
     dispatcher_ = std::make_unique<Dispatcher>(
-        options, *bus_, *store_,
+        options, *bus_, *store_, *store_,
         [this](effects::Post post) {
           return std::make_unique<ScriptedExecutor>(std::move(post), rec_);
         },

@@ -1,0 +1,52 @@
+// What the composition root tells a backend, from the configuration: which backend, the embedded
+// database's settings, the queue's dedupe window and memory window, retention and the app SQL
+// budget. No backend types here: storage/backend.cpp turns these into a backend.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "storage/types.hpp"
+
+namespace botfn::storage {
+
+// Retention of botfn's bookkeeping: sent outbox rows, dead letters, processed markers and dedupe
+// ids older than their age are deleted in bounded batches.
+struct Retention {
+  int64_t processed_s = 72 * 3600;      // processed markers (never while the entry is queued)
+  int64_t sent_outbox_s = 168 * 3600;   // outbox rows in state sent or failed
+  int64_t dead_letters_s = 30 * 86400;  // dead letters (what `botfn dlq list` can show)
+  int64_t batch_rows = 1000;            // rows per table per write group: the writer never stalls
+};
+
+// How much of the queue the bus holds in memory; the rest waits in storage and is read back in
+// order as the window drains (ingest.max_queued_updates / max_queued_bytes).
+struct QueueWindow {
+  size_t max_updates = 20000;
+  size_t max_bytes = 64 << 20;
+  size_t page_rows = 1000;  // rows per read from storage
+};
+
+// The embedded database (storage.* keys).
+struct EmbeddedOptions {
+  std::filesystem::path path = "botfn.db";
+  int64_t max_page_count = 0;  // test-only: caps the file to provoke "database or disk is full"
+  size_t read_connections = 4;
+  int busy_timeout_ms = 5000;
+  // fsync every commit group (survives power loss) or only at checkpoints (survives a process
+  // crash only); see docs/operations.md.
+  bool sync_every_commit = true;
+};
+
+struct BackendOptions {
+  std::string kind = "sqlite";  // the only one so far
+  EmbeddedOptions embedded;
+  int64_t dedupe_window_s = 3600;  // how long an update id is remembered per bot
+  Retention retention;
+  QueueWindow window;
+  AppSqlBudget app_sql;  // bounds the db.exec statements of each commit
+};
+
+}  // namespace botfn::storage
