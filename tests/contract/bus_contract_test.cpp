@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "sqlite_backend.hpp"
+#include "factory_backend.hpp"
 
 namespace botfn::storage::contract {
 namespace {
@@ -30,7 +30,7 @@ class BusContract : public ::testing::Test {
   }
 };
 
-using Backends = ::testing::Types<SqliteBackend>;
+using Backends = ::testing::Types<FactoryBackend<EmbeddedKind>>;
 TYPED_TEST_SUITE(BusContract, Backends);
 
 TYPED_TEST(BusContract, RepeatedUpdateIdIsDuplicate) {

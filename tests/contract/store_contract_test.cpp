@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "sqlite_backend.hpp"
+#include "factory_backend.hpp"
 
 namespace botfn::storage::contract {
 namespace {
@@ -34,7 +34,7 @@ class StoreContract : public ::testing::Test {
   }
 };
 
-using Backends = ::testing::Types<SqliteBackend>;
+using Backends = ::testing::Types<FactoryBackend<EmbeddedKind>>;
 TYPED_TEST_SUITE(StoreContract, Backends);
 
 TYPED_TEST(StoreContract, CommitAppliesEverythingTogether) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 
+#include "await.hpp"
 #include "core/metrics.hpp"
 #include "storage/sqlite/sqlite_backend.hpp"
 
@@ -77,14 +78,5 @@ class SqliteBackend {
   std::unique_ptr<sqlite::SqliteStore> store_;
   std::unique_ptr<sqlite::SqliteBus> bus_;
 };
-
-// Blocking helpers for the async interface.
-template <typename T, typename Fn>
-T await(Fn&& start) {
-  std::promise<T> p;
-  auto f = p.get_future();
-  start([&p](T v) { p.set_value(std::move(v)); });
-  return f.get();
-}
 
 }  // namespace botfn::storage::contract

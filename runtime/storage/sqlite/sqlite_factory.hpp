@@ -8,7 +8,6 @@
 
 namespace botfn::storage::sqlite {
 
-Result<std::unique_ptr<Backend>> openSqliteBackend(const BackendOptions& options,
-                                                   Metrics& metrics);
+Result<std::unique_ptr<Backend>> openSqliteBackend(const BackendOptions& options, Metrics& metrics);
 
 }  // namespace botfn::storage::sqlite

@@ -1,0 +1,68 @@
+// A fresh backend opened through storage::openBackend(), the way serve() opens one, in a temp
+// dir, with reopen() over the same data (restart cases). The contract suites run against it, so
+// they see only the narrow interfaces; a backend plugs in with one more Kind (PostgreSQL and
+// Redis will start their private servers in theirs).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <stdexcept>
+
+#include "await.hpp"
+#include "core/metrics.hpp"
+#include "storage/backend.hpp"
+
+namespace botfn::storage::contract {
+
+struct EmbeddedKind {
+  static constexpr const char* name = "sqlite";
+  static void configure(BackendOptions& o, const std::filesystem::path& dir) {
+    o.embedded.path = dir / "db.sqlite";
+    o.embedded.read_connections = 2;
+  }
+};
+
+template <typename Kind>
+class FactoryBackend {
+ public:
+  FactoryBackend() {
+    std::random_device rd;
+    dir_ = std::filesystem::temp_directory_path() / ("botfn_contract_" + std::to_string(rd()));
+    std::filesystem::create_directories(dir_);
+    open();
+  }
+  ~FactoryBackend() {
+    backend_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // max_page_count > 0 caps the embedded file (a full disk); markers age with the dedupe window
+  // here, so one short window ages both.
+  void open(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
+    BackendOptions o;
+    o.kind = Kind::name;
+    Kind::configure(o, dir_);
+    o.embedded.max_page_count = max_page_count;
+    o.dedupe_window_s = dedupe_window_s;
+    o.retention.processed_s = dedupe_window_s;
+    auto opened = openBackend(o, metrics_);
+    if (!opened) throw std::runtime_error("open: " + opened.error().describe());
+    backend_ = std::move(*opened);
+    if (!backend_->recover()) throw std::runtime_error("recover");
+  }
+  void reopen(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
+    backend_.reset();
+    open(max_page_count, dedupe_window_s);
+  }
+  Store& store() { return backend_->store(); }
+  Bus& bus() { return backend_->bus(); }
+  Metrics& metrics() { return metrics_; }
+  std::filesystem::path dir() const { return dir_; }
+
+ private:
+  Metrics metrics_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Backend> backend_;
+};
+
+}  // namespace botfn::storage::contract
