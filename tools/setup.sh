@@ -10,6 +10,7 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev libexpected-dev libsimdjson-dev libjemalloc-dev
   wrk hey nginx-light python3 clang-format lua-check
+  libpqxx-dev postgresql libhiredis-dev redis-server
 )
 
 missing=()
@@ -39,4 +40,9 @@ fi
 # nginx is only for the side-by-side benchmark; keep it from squatting on port 80.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 pkill -x nginx 2>/dev/null || true
+# Tests start private PostgreSQL and Redis servers on free loopback ports (tests/support); the
+# packages' own services are not used.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+fi
 echo "setup: dependencies present"
