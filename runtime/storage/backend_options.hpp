@@ -40,9 +40,19 @@ struct EmbeddedOptions {
   bool sync_every_commit = true;
 };
 
+// The production Store (storage.postgres_url / DATABASE_URL).
+struct PostgresOptions {
+  std::string url;  // postgresql://user[:password]@host:port/db; the password is never logged
+  size_t read_connections = 4;
+  int connect_timeout_s = 5;
+};
+
 struct BackendOptions {
-  std::string kind = "sqlite";  // the only one so far
+  // "sqlite": everything embedded. "postgres": the Store on PostgreSQL, the queue embedded (one
+  // instance).
+  std::string kind = "sqlite";
   EmbeddedOptions embedded;
+  PostgresOptions postgres;
   int64_t dedupe_window_s = 3600;  // how long an update id is remembered per bot
   Retention retention;
   QueueWindow window;

@@ -12,14 +12,28 @@
 #include "await.hpp"
 #include "core/metrics.hpp"
 #include "storage/backend.hpp"
+#include "test_servers.hpp"
 
 namespace botfn::storage::contract {
 
+// Everything in one SQLite file.
 struct EmbeddedKind {
-  static constexpr const char* name = "sqlite";
   static void configure(BackendOptions& o, const std::filesystem::path& dir) {
+    o.kind = "sqlite";
     o.embedded.path = dir / "db.sqlite";
     o.embedded.read_connections = 2;
+  }
+};
+
+// The Store on a fresh database of the test binary's private PostgreSQL server (the queue
+// stays embedded).
+struct PostgresKind {
+  static void configure(BackendOptions& o, const std::filesystem::path& dir) {
+    o.kind = "postgres";
+    o.embedded.path = dir / "queue.sqlite";
+    o.embedded.read_connections = 2;
+    o.postgres.url = testing::sharedPostgres().createDatabase();
+    o.postgres.read_connections = 2;
   }
 };
 
@@ -30,6 +44,7 @@ class FactoryBackend {
     std::random_device rd;
     dir_ = std::filesystem::temp_directory_path() / ("botfn_contract_" + std::to_string(rd()));
     std::filesystem::create_directories(dir_);
+    Kind::configure(base_, dir_);  // once: a reopen finds the same data
     open();
   }
   ~FactoryBackend() {
@@ -39,9 +54,7 @@ class FactoryBackend {
   // max_page_count > 0 caps the embedded file (a full disk); markers age with the dedupe window
   // here, so one short window ages both.
   void open(int64_t max_page_count = 0, int64_t dedupe_window_s = 3600) {
-    BackendOptions o;
-    o.kind = Kind::name;
-    Kind::configure(o, dir_);
+    BackendOptions o = base_;
     o.embedded.max_page_count = max_page_count;
     o.dedupe_window_s = dedupe_window_s;
     o.retention.processed_s = dedupe_window_s;
@@ -62,6 +75,7 @@ class FactoryBackend {
  private:
   Metrics metrics_;
   std::filesystem::path dir_;
+  BackendOptions base_;
   std::unique_ptr<Backend> backend_;
 };
 

@@ -1,0 +1,99 @@
+// PostgreSQL plumbing for the production Store (libpqxx 6.4; only storage/postgres includes
+// pqxx): one writer connection on its own thread that group-commits every pending job in one
+// transaction, a savepoint per job so one job's failure undoes only its writes, and a pool of
+// reader connections. Broken connections are reopened on the next use; a storage fault (server
+// down, disk full, serialization) is remembered for /readyz until a later write commits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/metrics.hpp"
+
+namespace botfn::storage::postgres {
+
+struct PgOptions {
+  std::string url;  // postgresql://user[:password]@host:port/db (the password is never logged)
+  size_t read_connections = 4;
+  std::chrono::seconds connect_timeout{5};
+  // Every statement of botfn's own is bounded too: a server that hangs fails the write.
+  std::chrono::milliseconds statement_timeout{30000};
+};
+
+// A write job runs inside the group transaction, in its own savepoint. after runs on the writer
+// thread once the transaction committed (or failed), with the job's result.
+struct PgJob {
+  std::function<Result<void>(pqxx::transaction_base&)> apply;
+  std::function<void(Result<void>)> after;
+};
+
+// The error a pqxx exception means for botfn: a storage fault (the server, the disk, a
+// conflict), an app statement's fault (SqlError, SqlRefused, SqlTimeout), or SqlError.
+Error pgError(const std::exception& e, std::string_view what);
+// The URL with its password replaced by "***", for messages.
+std::string redactUrl(const std::string& url);
+
+class PgDb {
+ public:
+  // Connects the writer (throws a std::runtime_error naming the redacted URL when it cannot).
+  PgDb(PgOptions options, Metrics& metrics);
+  ~PgDb();
+  PgDb(const PgDb&) = delete;
+  PgDb& operator=(const PgDb&) = delete;
+
+  void write(PgJob job);
+  Result<void> writeSync(std::function<Result<void>(pqxx::transaction_base&)> apply);
+  size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+  // Runs fn in a read-only transaction on a pooled connection.
+  template <typename T>
+  Result<T> read(const std::function<Result<T>(pqxx::transaction_base&)>& fn) {
+    auto connection = checkoutReader();
+    if (!connection) return tl::unexpected(connection.error());
+    Result<T> out = tl::unexpected(Error{ErrorCode::StorageRead, "no result"});
+    try {
+      pqxx::read_transaction txn(**connection);
+      out = fn(txn);
+      if (out) txn.commit();
+    } catch (const std::exception& e) {
+      out = tl::unexpected(pgError(e, "read"));
+    }
+    checkinReader(std::move(*connection));
+    return out;
+  }
+  std::optional<Error> currentFault() const;
+
+ private:
+  void run();
+  Result<void> applyGroup(std::deque<PgJob>& batch, std::vector<Result<void>>& results);
+  Result<std::unique_ptr<pqxx::connection>> connect();
+  Result<std::unique_ptr<pqxx::connection>> checkoutReader();
+  void checkinReader(std::unique_ptr<pqxx::connection> connection);
+  void noteFault(const std::optional<Error>& fault);
+
+  PgOptions options_;
+  Metrics& metrics_;
+  std::unique_ptr<pqxx::connection> writer_;  // writer thread only (reopened when broken)
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<PgJob> jobs_;
+  std::atomic<size_t> backlog_{0};
+  bool stopping_ = false;
+  mutable std::mutex fault_mutex_;
+  std::optional<Error> fault_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<pqxx::connection>> readers_;
+  std::thread thread_;
+};
+
+}  // namespace botfn::storage::postgres
