@@ -36,6 +36,7 @@ struct Config {
   int header_timeout_s = 10;
   int body_timeout_s = 10;
   int server_max_connections = 512;
+  std::string storage_postgres_url;  // "" = embedded Store
   std::string storage_path = "data/botfn.db";
   int64_t storage_max_page_count = 0;
   int storage_busy_timeout_ms = 5000;

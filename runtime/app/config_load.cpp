@@ -270,6 +270,15 @@ Config loadConfig(const ConfigOverrides& overrides) {
       applyGlobal(c, k, fromEnv(env, text, k.type), "environment " + env, nullptr);
     }
   }
+  // The convention of hosting platforms, below botfn's own key.
+  if (c.storage_postgres_url.empty()) {
+    if (const char* url = std::getenv("DATABASE_URL")) c.storage_postgres_url = url;
+  }
+  if (!c.storage_postgres_url.empty() && c.storage_postgres_url.rfind("postgresql://", 0) != 0 &&
+      c.storage_postgres_url.rfind("postgres://", 0) != 0) {
+    throw ConfigError(
+        "config key 'storage.postgres_url' (or DATABASE_URL): expected a postgresql:// URL");
+  }
   if (c.bots.empty()) {  // no bots declared: the demo bot, fed by $BOT_TOKEN
     c.bots["demo"] = BotConfig{};
     c.bots["demo"].name = "demo";

@@ -62,7 +62,12 @@ const std::vector<GlobalKey>& globalKeys() {
               "descriptors cannot run out.",
               1, 1000000),
       STR_KEY("storage.path", storage_path, "data/botfn.db",
-              "SQLite database file of the embedded backend."),
+              "SQLite database file of the embedded backend (with storage.postgres_url: the "
+              "queue's file)."),
+      STR_KEY("storage.postgres_url", storage_postgres_url, "",
+              "postgresql://user:password@host:port/db: keeps the Store (app tables, "
+              "conversations, outbox, dead letters) in PostgreSQL; empty = embedded. DATABASE_URL "
+              "is read when this is not set. The password is never logged."),
       INT_KEY("storage.max_page_count", storage_max_page_count, 0,
               "Test-only: caps the SQLite file (pages) to provoke a full disk; 0 = no cap.", 0,
               INT64_MAX),

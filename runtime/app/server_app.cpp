@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <thread>
 
 #include "app/signals.hpp"
 #include "app/storage_options.hpp"
@@ -45,10 +46,21 @@ std::set<std::string> appsOf(const Config& c) {
   return apps;
 }
 
-std::unique_ptr<storage::Backend> openStorage(const Config& c, Metrics& metrics) {
-  auto backend = storage::openBackend(backendOptionsOf(c), metrics);
-  if (!backend) throw std::runtime_error("storage: " + backend.error().describe());
-  return std::move(*backend);
+// Opens the configured backend. A server that is down (a storage fault) is tried again every
+// 2 s for up to retry_for, so botfn started together with its database waits for it; anything
+// else (a bad URL, a changed migration) fails at once.
+std::unique_ptr<storage::Backend> openStorage(const Config& c, Metrics& metrics,
+                                              std::chrono::seconds retry_for = {}) {
+  const auto until = std::chrono::steady_clock::now() + retry_for;
+  while (true) {
+    auto backend = storage::openBackend(backendOptionsOf(c), metrics);
+    if (backend) return std::move(*backend);
+    if (!backend.error().isStorageFault() || std::chrono::steady_clock::now() >= until) {
+      throw std::runtime_error("storage: " + backend.error().describe());
+    }
+    log::get("app")->error("storage: {}; trying again in 2 s", backend.error().describe());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
 }
 
 int migrateApps(const Config& c, storage::AppSql& store) {
@@ -69,6 +81,15 @@ void registerSecrets(const Config& c) {
     log::addSecret(bot.token);
     log::addSecret(bot.secret);
   }
+  // scheme://user:password@host/...: the password never reaches a log line.
+  const auto& url = c.storage_postgres_url;
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    const size_t colon = url.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at)
+      log::addSecret(url.substr(colon + 1, at - colon - 1));
+  }
 }
 
 }  // namespace
@@ -79,7 +100,7 @@ int serve(const Config& c, const ServeOptions& options) {
   Metrics& metrics = globalMetrics();
   const bool polling = options.force_polling || c.polling_enabled;
 
-  auto backend = openStorage(c, metrics);
+  auto backend = openStorage(c, metrics, std::chrono::seconds(60));
   storage::Store& store = backend->store();
   storage::Bus& bus = backend->bus();
   if (int rc = migrateApps(c, store)) return rc;
@@ -242,6 +263,7 @@ int serve(const Config& c, const ServeOptions& options) {
 }
 
 int migrate(const Config& c) {
+  registerSecrets(c);
   auto backend = openStorage(c, globalMetrics());
   return migrateApps(c, backend->store());
 }
@@ -296,6 +318,7 @@ int webhookCommand(const Config& c, const std::string& action, const std::string
 }
 
 int dlqList(const Config& c, size_t limit) {
+  registerSecrets(c);
   auto backend = openStorage(c, globalMetrics());
   auto rows = backend->store().deadLetters(limit);
   if (!rows) {

@@ -5,6 +5,8 @@ namespace botfn::app {
 
 storage::BackendOptions backendOptionsOf(const Config& c) {
   storage::BackendOptions o;
+  o.kind = c.storage_postgres_url.empty() ? "sqlite" : "postgres";
+  o.postgres.url = c.storage_postgres_url;
   o.embedded.path = c.storage_path;
   o.embedded.max_page_count = c.storage_max_page_count;
   o.embedded.read_connections = 4;

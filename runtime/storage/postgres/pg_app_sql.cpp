@@ -23,9 +23,12 @@ std::vector<std::string> wordsOf(const std::string& sql) {
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
       int depth = 0;  // PostgreSQL's block comments nest
       do {
-        if (sql.compare(i, 2, "/*") == 0) ++depth, i += 2;
-        else if (sql.compare(i, 2, "*/") == 0) --depth, i += 2;
-        else ++i;
+        if (sql.compare(i, 2, "/*") == 0)
+          ++depth, i += 2;
+        else if (sql.compare(i, 2, "*/") == 0)
+          --depth, i += 2;
+        else
+          ++i;
       } while (i < n && depth > 0);
     } else if (c == '\'') {
       for (++i; i < n; ++i) {
@@ -42,16 +45,17 @@ std::vector<std::string> wordsOf(const std::string& sql) {
     } else if (c == '$') {
       size_t end = sql.find('$', i + 1);
       const bool tag = end != std::string::npos &&
-                       std::all_of(sql.begin() + i + 1, sql.begin() + end, [](char t) {
-                         return std::isalnum(static_cast<unsigned char>(t)) || t == '_';
-                       }) &&
+                       std::all_of(sql.begin() + i + 1, sql.begin() + end,
+                                   [](char t) {
+                                     return std::isalnum(static_cast<unsigned char>(t)) || t == '_';
+                                   }) &&
                        !(end > i + 1 && std::isdigit(static_cast<unsigned char>(sql[i + 1])));
       if (tag) {
         const std::string delimiter = sql.substr(i, end - i + 1);
         const size_t close = sql.find(delimiter, end + 1);
         // The body of a function or DO block is SQL too: read it as such.
-        auto inner = wordsOf(sql.substr(end + 1, close == std::string::npos ? std::string::npos
-                                                                            : close - end - 1));
+        auto inner = wordsOf(
+            sql.substr(end + 1, close == std::string::npos ? std::string::npos : close - end - 1));
         words.insert(words.end(), inner.begin(), inner.end());
         i = close == std::string::npos ? n : close + delimiter.size();
       } else {
@@ -59,8 +63,8 @@ std::vector<std::string> wordsOf(const std::string& sql) {
       }
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       std::string word;
-      while (i < n && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_' ||
-                       sql[i] == '$')) {
+      while (i < n &&
+             (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_' || sql[i] == '$')) {
         word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
         ++i;
       }
@@ -152,6 +156,17 @@ SqlValue valueOf(const pqxx::field& f) {
 // failed under it.
 Error appError(const std::exception& e, const AppSqlLimits& limits) {
   Error error = pgError(e, "app SQL");
+  // botfn's tables are not on the app's search path: naming one unqualified is the same refusal.
+  static const char* const kBotfnTables[] = {"processed", "conversations", "outbox", "dead_letters",
+                                             "app_migrations"};
+  if (dynamic_cast<const pqxx::undefined_table*>(&e)) {
+    for (const char* table : kBotfnTables) {
+      if (error.detail.find(std::string("relation \"") + table + "\"") != std::string::npos) {
+        return Error{ErrorCode::SqlRefused,
+                     std::string(table) + " is botfn's table: app SQL cannot use it"};
+      }
+    }
+  }
   if (error.code == ErrorCode::SqlTimeout) {
     error.detail = "statement stopped: it ran past the update's SQL time (lua.sql_budget_ms)";
   } else if (error.code == ErrorCode::SqlRefused) {
@@ -170,15 +185,16 @@ std::string refusalOf(const std::string& sql, bool migration) {
   if (!migration) {
     if (words.empty()) return "an empty statement";
     if (std::find(kStatements.begin(), kStatements.end(), words[0]) == kStatements.end()) {
-      return words[0] + " is not allowed in app SQL (db.query and db.exec take SELECT, WITH, "
-                        "VALUES, TABLE, INSERT, UPDATE or DELETE)";
+      return words[0] +
+             " is not allowed in app SQL (db.query and db.exec take SELECT, WITH, "
+             "VALUES, TABLE, INSERT, UPDATE or DELETE)";
     }
   }
   for (size_t i = 0; i < words.size(); ++i) {
     const bool starts = i == 0 || words[i - 1] == ";" || words[i - 1] == "BEGIN";
     if (words[i] == "SET_CONFIG") return "set_config() is not allowed in app SQL";
-    if (words[i] == "ROLE" && i > 0 && (words[i - 1] == "SET" || words[i - 1] == "RESET" ||
-                                        (words[i - 1] == "LOCAL" && i > 1))) {
+    if (words[i] == "ROLE" && i > 0 &&
+        (words[i - 1] == "SET" || words[i - 1] == "RESET" || (words[i - 1] == "LOCAL" && i > 1))) {
       return "SET ROLE / RESET ROLE is not allowed in app SQL";
     }
     if (words[i] == "AUTHORIZATION" && i > 0 && words[i - 1] == "SESSION") {
@@ -207,16 +223,15 @@ Result<Rows> runAppStatement(pqxx::transaction_base& txn, const SqlStatement& st
     } else {
       texts.push_back(std::get<std::string>(p));
       if (texts.back().size() > limits.max_bytes) {
-        return fail(ErrorCode::SqlTooLarge, "parameter $" + std::to_string(texts.size()) +
-                                                " is larger than " +
-                                                std::to_string(limits.max_bytes) +
-                                                " bytes (lua.sql_max_bytes)");
+        return fail(ErrorCode::SqlTooLarge,
+                    "parameter $" + std::to_string(texts.size()) + " is larger than " +
+                        std::to_string(limits.max_bytes) + " bytes (lua.sql_max_bytes)");
       }
     }
   }
   for (size_t k = 0; k < statement.params.size(); ++k) {
-    params.push_back(std::holds_alternative<std::monostate>(statement.params[k]) ? nullptr
-                                                                                 : texts[k].c_str());
+    params.push_back(
+        std::holds_alternative<std::monostate>(statement.params[k]) ? nullptr : texts[k].c_str());
   }
   int64_t budget_ms = INT32_MAX;
   if (limits.deadline != std::chrono::steady_clock::time_point::max()) {
@@ -231,8 +246,9 @@ Result<Rows> runAppStatement(pqxx::transaction_base& txn, const SqlStatement& st
   Rows rows;
   try {
     // Undone below by RESET: the connection's defaults come from its options (pg_db.cpp).
-    txn.exec0("SET LOCAL ROLE botfn_app; SET LOCAL search_path = app; SET LOCAL statement_timeout = " +
-              std::to_string(std::min<int64_t>(budget_ms, INT32_MAX)));
+    txn.exec0(
+        "SET LOCAL ROLE botfn_app; SET LOCAL search_path = app; SET LOCAL statement_timeout = " +
+        std::to_string(std::min<int64_t>(budget_ms, INT32_MAX)));
     const auto dynamic = pqxx::prepare::make_dynamic_params(params);
     if (!collect) {
       txn.exec_params(withParamTypes(statement.sql, statement.params, false), dynamic);
@@ -286,7 +302,8 @@ Result<void> runAppScript(pqxx::transaction_base& txn, const std::string& sql) {
     return fail(ErrorCode::SqlRefused, refusal);
   }
   try {
-    txn.exec0("SET LOCAL ROLE botfn_app; SET LOCAL search_path = app; SET LOCAL statement_timeout = 0");
+    txn.exec0(
+        "SET LOCAL ROLE botfn_app; SET LOCAL search_path = app; SET LOCAL statement_timeout = 0");
     txn.exec(sql);
     txn.exec0("RESET ROLE; RESET search_path; RESET statement_timeout");
   } catch (const std::exception& e) {

@@ -34,8 +34,8 @@ std::string redactUrl(const std::string& url) {
 Error pgError(const std::exception& e, std::string_view what) {
   const std::string prefix = std::string(what) + ": ";
   if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
-    return Error{ErrorCode::StorageUnavailable, prefix + "connection to PostgreSQL lost: " +
-                                                    std::string(e.what())};
+    return Error{ErrorCode::StorageUnavailable,
+                 prefix + "connection to PostgreSQL lost: " + std::string(e.what())};
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
     return Error{ErrorCode::StorageIo, prefix + "commit outcome unknown: " + e.what()};
@@ -43,7 +43,8 @@ Error pgError(const std::exception& e, std::string_view what) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string state = sql->sqlstate();
     std::string message = e.what();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
     // SQLSTATE classes: 53 insufficient resources, 08 connection, 57P0x shutdown/crash
     // recovery, 58 system (I/O), 40 rollbacks (serialization, deadlock), 55P03 lock not available.
     if (state == "53100") return Error{ErrorCode::StorageFull, prefix + message};
@@ -57,7 +58,12 @@ Error pgError(const std::exception& e, std::string_view what) {
       return Error{ErrorCode::StorageBusy, prefix + message};
     }
     if (state == "57014") return Error{ErrorCode::SqlTimeout, prefix + message};
-    if (state == "42501") return Error{ErrorCode::SqlRefused, prefix + message};
+    // libpqxx 6.4 leaves sqlstate empty on some of its own classes: the class tells as well.
+    if (state == "42501" || dynamic_cast<const pqxx::insufficient_privilege*>(&e)) {
+      return Error{ErrorCode::SqlRefused, prefix + message};
+    }
+    if (dynamic_cast<const pqxx::disk_full*>(&e))
+      return Error{ErrorCode::StorageFull, prefix + message};
     return Error{ErrorCode::SqlError, prefix + message};
   }
   return Error{ErrorCode::StorageWrite, prefix + e.what()};
@@ -88,10 +94,11 @@ Result<std::unique_ptr<pqxx::connection>> PgDb::connect() {
   } catch (const std::exception& e) {
     // libpq's message may quote the connection string: name the URL without its password.
     std::string message = e.what();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    return tl::unexpected(Error{ErrorCode::StorageUnavailable,
-                                "cannot connect to " + redactUrl(options_.url) + ": " +
-                                    redactUrl(message)});
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return tl::unexpected(
+        Error{ErrorCode::StorageUnavailable,
+              "cannot connect to " + redactUrl(options_.url) + ": " + redactUrl(message)});
   }
 }
 
@@ -194,8 +201,7 @@ void PgDb::checkinReader(std::unique_ptr<pqxx::connection> connection) {
 
 void PgDb::noteFault(const std::optional<Error>& fault) {
   if (fault && fault->isStorageFault()) {
-    metrics_.counter("botfn_storage_faults_total",
-                     "code=\"" + std::string(fault->name()) + "\"")++;
+    metrics_.counter("botfn_storage_faults_total", "code=\"" + std::string(fault->name()) + "\"")++;
   }
   std::lock_guard lock(fault_mutex_);
   fault_ = fault && fault->isStorageFault() ? fault : std::nullopt;

@@ -78,8 +78,7 @@ Result<void> applyCommit(pqxx::transaction_base& txn, PendingCommit& pending) {
     txn.exec_params(
         "INSERT INTO botfn.dead_letters (bot, update_id, lane, kind, body, error, traceback, "
         "attempts, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        d.bot, d.update_id, d.lane, d.kind, d.body, d.error, d.traceback, d.attempts,
-        nowSeconds());
+        d.bot, d.update_id, d.lane, d.kind, d.body, d.error, d.traceback, d.attempts, nowSeconds());
   }
   return {};
 }
@@ -87,10 +86,10 @@ Result<void> applyCommit(pqxx::transaction_base& txn, PendingCommit& pending) {
 OutboxRow outboxRowOf(const pqxx::row& r) {
   OutboxRow row;
   row.id = r[0].as<int64_t>();
-  row.message = OutboxMessage{r[1].as<std::string>(),        r[2].as<std::string>(),
-                              r[3].as<int64_t>(),            r[4].as<std::string>(),
-                              r[5].as<std::string>(),        r[6].as<std::string>(""),
-                              r[7].as<std::string>(""),      r[10].as<int64_t>()};
+  row.message =
+      OutboxMessage{r[1].as<std::string>(),   r[2].as<std::string>(), r[3].as<int64_t>(),
+                    r[4].as<std::string>(),   r[5].as<std::string>(), r[6].as<std::string>(""),
+                    r[7].as<std::string>(""), r[10].as<int64_t>()};
   row.attempts = r[8].as<int>();
   row.next_at_ms = r[9].as<int64_t>();
   return row;
@@ -125,29 +124,29 @@ Result<Conversation> PgStore::loadConversation(const ConversationKey& key) {
 
 void PgStore::commit(Commit commit, std::function<void(Result<void>)> done) {
   auto shared = std::make_shared<PendingCommit>(PendingCommit{std::move(commit), {}, app_sql_});
-  db_.write(PgJob{
-      [shared](pqxx::transaction_base& txn) { return applyCommit(txn, *shared); },
-      [this, shared, done = std::move(done)](Result<void> r) {
-        // Hand the rows to the sender before answering: done() may release the last owner of
-        // this store.
-        auto& outbox = shared->commit.outbox;
-        if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
-          std::vector<OutboxRow> rows;
-          rows.reserve(outbox.size());
-          for (size_t i = 0; i < outbox.size(); ++i) {
-            rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
-          }
-          std::lock_guard lock(listener_mutex_);
-          if (outbox_listener_) {
-            try {
-              outbox_listener_(std::move(rows));
-            } catch (const std::exception& e) {
-              log::get("storage")->error("outbox hand-over threw: {}", e.what());
-            }
-          }
-        }
-        done(std::move(r));
-      }});
+  db_.write(
+      PgJob{[shared](pqxx::transaction_base& txn) { return applyCommit(txn, *shared); },
+            [this, shared, done = std::move(done)](Result<void> r) {
+              // Hand the rows to the sender before answering: done() may release the last owner of
+              // this store.
+              auto& outbox = shared->commit.outbox;
+              if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
+                std::vector<OutboxRow> rows;
+                rows.reserve(outbox.size());
+                for (size_t i = 0; i < outbox.size(); ++i) {
+                  rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
+                }
+                std::lock_guard lock(listener_mutex_);
+                if (outbox_listener_) {
+                  try {
+                    outbox_listener_(std::move(rows));
+                  } catch (const std::exception& e) {
+                    log::get("storage")->error("outbox hand-over threw: {}", e.what());
+                  }
+                }
+              }
+              done(std::move(r));
+            }});
 }
 
 Result<int> PgStore::migrateApp(const std::string& app, const std::filesystem::path& dir) {
@@ -254,8 +253,8 @@ void PgStore::finishOutbox(int64_t id, OutboxResult result,
 Result<std::optional<int64_t>> PgStore::messageIdOfHandle(const std::string& handle) {
   return db_.read<std::optional<int64_t>>(
       [&](pqxx::transaction_base& txn) -> Result<std::optional<int64_t>> {
-        const auto r = txn.exec_params(
-            "SELECT result_message_id FROM botfn.outbox WHERE handle = $1", handle);
+        const auto r =
+            txn.exec_params("SELECT result_message_id FROM botfn.outbox WHERE handle = $1", handle);
         if (r.empty() || r[0][0].is_null()) return std::optional<int64_t>();
         return std::optional<int64_t>(r[0][0].as<int64_t>());
       });
