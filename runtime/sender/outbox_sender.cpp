@@ -177,8 +177,14 @@ void OutboxSender::loop() {
       // Only rows committed after the last one seen: each row is read once, never re-scanned.
       auto fetched = store_.pendingOutbox(options_.read_batch, lastReadId());
       if (!fetched) {
-        log->error("outbox read failed: {}", fetched.error().describe());
+        // Every 250 ms while the storage is down: the first failure and one line a minute.
+        const int64_t now = nowMillis();
+        if (now - last_read_error_log_ >= 60000) {
+          log->error("outbox read failed: {}", fetched.error().describe());
+          last_read_error_log_ = now;
+        }
       } else {
+        last_read_error_log_ = 0;
         rows = std::move(*fetched);
       }
     }
@@ -237,7 +243,7 @@ void OutboxSender::sweep() {
   while (true) {
     auto page = store_.pendingOutboxIds(options_.read_batch, after, up_to);
     if (!page) {
-      log::get("sender")->error("outbox sweep failed: {}", page.error().describe());
+      log::get("sender")->debug("outbox sweep failed: {}", page.error().describe());
       ok = false;
       break;
     }

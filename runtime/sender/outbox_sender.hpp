@@ -115,6 +115,7 @@ class OutboxSender {
   // Calls whose completion may still run (a lost call's too) plus results being written.
   size_t in_flight_ = 0;
   uint64_t last_call_ = 0;
+  int64_t last_read_error_log_ = 0;  // sender thread only: unix ms of the last logged read error
   bool woken_ = false;      // the loop should look again (a retry time, more to read, stop)
   bool caught_up_ = false;  // the rows committed before start() are all read
   std::vector<storage::OutboxRow> early_;  // handed over while the backlog was being read

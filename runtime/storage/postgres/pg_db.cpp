@@ -205,6 +205,23 @@ void PgDb::noteFault(const std::optional<Error>& fault) {
   }
   std::lock_guard lock(fault_mutex_);
   fault_ = fault && fault->isStorageFault() ? fault : std::nullopt;
+  has_fault_ = fault_.has_value();
+}
+
+void PgDb::noteReadFault(const Error& error) {
+  if (error.code != ErrorCode::StorageUnavailable) return;
+  std::lock_guard lock(fault_mutex_);
+  if (!fault_) metrics_.counter("botfn_storage_faults_total", "code=\"StorageUnavailable\"")++;
+  fault_ = error;
+  has_fault_ = true;
+}
+
+void PgDb::noteReadSuccess() {
+  std::lock_guard lock(fault_mutex_);
+  if (fault_ && fault_->code == ErrorCode::StorageUnavailable) {
+    fault_.reset();
+    has_fault_ = false;
+  }
 }
 
 std::optional<Error> PgDb::currentFault() const {

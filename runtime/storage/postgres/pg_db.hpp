@@ -59,7 +59,10 @@ class PgDb {
   template <typename T>
   Result<T> read(const std::function<Result<T>(pqxx::transaction_base&)>& fn) {
     auto connection = checkoutReader();
-    if (!connection) return tl::unexpected(connection.error());
+    if (!connection) {
+      noteReadFault(connection.error());
+      return tl::unexpected(connection.error());
+    }
     Result<T> out = tl::unexpected(Error{ErrorCode::StorageRead, "no result"});
     try {
       pqxx::read_transaction txn(**connection);
@@ -69,6 +72,10 @@ class PgDb {
       out = tl::unexpected(pgError(e, "read"));
     }
     checkinReader(std::move(*connection));
+    if (!out)
+      noteReadFault(out.error());
+    else if (has_fault_.load(std::memory_order_relaxed))
+      noteReadSuccess();
     return out;
   }
   std::optional<Error> currentFault() const;
@@ -80,6 +87,10 @@ class PgDb {
   Result<std::unique_ptr<pqxx::connection>> checkoutReader();
   void checkinReader(std::unique_ptr<pqxx::connection> connection);
   void noteFault(const std::optional<Error>& fault);
+  // A read that could not reach the server is a fault too (an update waiting to load its
+  // conversation makes no write); a later read that reaches it clears that kind of fault.
+  void noteReadFault(const Error& error);
+  void noteReadSuccess();
 
   PgOptions options_;
   Metrics& metrics_;
@@ -91,6 +102,7 @@ class PgDb {
   bool stopping_ = false;
   mutable std::mutex fault_mutex_;
   std::optional<Error> fault_;
+  std::atomic<bool> has_fault_{false};  // reads check it without the lock when all is well
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<pqxx::connection>> readers_;
   std::thread thread_;

@@ -62,6 +62,12 @@ bool canConnect(uint16_t port) {
   return ok;
 }
 
+// In a forked child before exec: a server must not keep the test's descriptors open (a build
+// lock held by the test runner would stay held for as long as the server lives).
+void closeInheritedDescriptors() {
+  for (int fd = 3; fd < 1024; ++fd) close(fd);
+}
+
 }  // namespace
 
 uint16_t freeLoopbackPort() {
@@ -112,6 +118,7 @@ void PostgresServer::run(const std::vector<std::string>& argv) const {
       const passwd* pw = getpwnam("postgres");
       if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
     }
+    closeInheritedDescriptors();
     const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -182,6 +189,7 @@ void RedisServer::start() {
   const std::string logfile = (dir_ / "redis.log").string();
   pid_ = fork();
   if (pid_ == 0) {
+    closeInheritedDescriptors();
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
            dir.c_str(), "--save", "", "--appendonly", "no", "--logfile", logfile.c_str(),
            static_cast<char*>(nullptr));
@@ -208,6 +216,21 @@ std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_str
 std::string RedisServer::freshPrefix() { return "t" + std::to_string(++prefixes_) + ":"; }
 
 std::string RedisServer::log() const { return readFile(dir_ / "redis.log"); }
+
+std::string psql(const std::string& url, const std::string& query) {
+  std::string quoted = "'";
+  for (char c : query) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  FILE* out = popen(("psql -tA -q -d '" + url + "' -c " + quoted + " 2>/dev/null").c_str(), "r");
+  if (!out) return "";
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, out)) > 0) text.append(buffer, n);
+  pclose(out);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
 
 // Started on first use, stopped when the test binary exits (static destruction).
 PostgresServer& sharedPostgres() {

@@ -72,6 +72,9 @@ class RedisServer {
   int prefixes_ = 0;
 };
 
+// psql -tA on url: the rows as text, one per line, trailing newline removed ("" on error).
+std::string psql(const std::string& url, const std::string& query);
+
 PostgresServer& sharedPostgres();
 RedisServer& sharedRedis();
 

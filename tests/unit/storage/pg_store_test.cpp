@@ -79,8 +79,8 @@ TEST_F(PgStoreTest, AppSqlCannotReachBotfnsTables) {
 TEST_F(PgStoreTest, StatementsThatCouldSwitchTheRoleBackAreRefused) {
   for (const char* sql :
        {"RESET ROLE", "SET ROLE botfn", "SELECT set_config('role', 'botfn', true)",
-        "SELECT pg_catalog.\"set_config\"('role', 'botfn', false)", "SET SESSION AUTHORIZATION botfn",
-        "VACUUM", "COPY (SELECT 1) TO STDOUT"}) {
+        "SELECT pg_catalog.\"set_config\"('role', 'botfn', false)",
+        "SET SESSION AUTHORIZATION botfn", "VACUUM", "COPY (SELECT 1) TO STDOUT"}) {
     auto r = store().query({sql, {}});
     ASSERT_FALSE(r) << sql;
     EXPECT_EQ(r.error().code, ErrorCode::SqlRefused) << sql << ": " << r.error().describe();
@@ -97,8 +97,8 @@ TEST_F(PgStoreTest, StatementsThatCouldSwitchTheRoleBackAreRefused) {
 
 TEST_F(PgStoreTest, AppTablesLiveInTheAppSchemaAndMigrationsAreVersioned) {
   migrate("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);");
-  ASSERT_TRUE(commit(commitOf(1, {{"INSERT INTO items (id, name) VALUES ($1, $2)",
-                                   {int64_t{7}, std::string("seven")}}})));
+  ASSERT_TRUE(commit(commitOf(
+      1, {{"INSERT INTO items (id, name) VALUES ($1, $2)", {int64_t{7}, std::string("seven")}}})));
   auto rows = store().query({"SELECT name, id FROM items WHERE id = $1", {int64_t{7}}});
   ASSERT_TRUE(rows) << rows.error().describe();
   ASSERT_EQ(rows->rows.size(), 1u);
@@ -146,8 +146,9 @@ TEST(PgStoreOpen, AWrongUrlIsAClearErrorWithoutThePassword) {
   BackendOptions o;
   o.kind = "postgres";
   o.embedded.path = std::filesystem::temp_directory_path() / "botfn_pg_wrong_url.sqlite";
-  o.postgres.url = "postgresql://botfn:s3cret-pw@127.0.0.1:" +
-                   std::to_string(testing::freeLoopbackPort()) + "/nope";
+  o.postgres.url =
+      "postgresql://botfn:s3cret-pw@127.0.0.1:" + std::to_string(testing::freeLoopbackPort()) +
+      "/nope";
   o.postgres.connect_timeout_s = 2;
   auto opened = openBackend(o, metrics);
   ASSERT_FALSE(opened);
