@@ -131,10 +131,9 @@ void PostgresServer::run(const std::vector<std::string>& argv) const {
 }
 
 void PostgresServer::start() {
-  const std::string settings = "-p " + std::to_string(port_) +
-                               " -c listen_addresses=127.0.0.1 -k " + dir_.string() +
-                               " -c fsync=" + (options_.fsync ? "on" : "off") +
-                               " -c max_connections=200";
+  const std::string settings =
+      "-p " + std::to_string(port_) + " -c listen_addresses=127.0.0.1 -k " + dir_.string() +
+      " -c fsync=" + (options_.fsync ? "on" : "off") + " -c max_connections=200";
   run({(postgresBin() / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-l",
        (dir_ / "server.log").string(), "-w", "-t", "60", "-o", settings, "start"});
   running_ = true;
@@ -143,8 +142,8 @@ void PostgresServer::start() {
 void PostgresServer::stop() {
   if (!running_) return;
   running_ = false;
-  run({(postgresBin() / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-m", "immediate",
-       "-w", "stop"});
+  run({(postgresBin() / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-m", "immediate", "-w",
+       "stop"});
 }
 
 std::string PostgresServer::url(const std::string& database) const {
