@@ -41,8 +41,11 @@ struct EmbeddedOptions {
 };
 
 struct BackendOptions {
-  std::string kind = "sqlite";  // the only one so far
+  // "sqlite" (everything embedded) or "sqlite+redis" (the embedded Store with the Bus on Redis).
+  std::string kind = "sqlite";
   EmbeddedOptions embedded;
+  std::string redis_url;           // redis://[:password@]host[:port][/db], for kinds with "redis"
+  std::string redis_prefix;        // every Redis key starts with it ("" is "botfn:")
   int64_t dedupe_window_s = 3600;  // how long an update id is remembered per bot
   Retention retention;
   QueueWindow window;
