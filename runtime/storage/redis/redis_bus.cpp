@@ -45,11 +45,16 @@ bool parseEntry(const Reply& r, QueueEntry& e) {
   for (size_t i = 0; i + 1 < f.size(); i += 2) {
     const std::string& name = f[i].str;
     const std::string& value = f[i + 1].str;
-    if (name == "b") e.bot = value;
-    else if (name == "u") has_update = parseInt64(value, e.update_id);
-    else if (name == "l") e.lane = value;
-    else if (name == "k") e.kind = value;
-    else if (name == "d") e.body = value;
+    if (name == "b")
+      e.bot = value;
+    else if (name == "u")
+      has_update = parseInt64(value, e.update_id);
+    else if (name == "l")
+      e.lane = value;
+    else if (name == "k")
+      e.kind = value;
+    else if (name == "d")
+      e.body = value;
   }
   return has_update;
 }
@@ -157,8 +162,10 @@ void RedisBus::writerLoop() {
         return stopping_ || !pushes_.empty() || !acks_.empty() ||
                (!retry_acks_.empty() && Clock::now() >= retry_acks_at_);
       };
-      if (retry_acks_.empty()) writer_cv_.wait(lock, ready);
-      else writer_cv_.wait_until(lock, retry_acks_at_, ready);
+      if (retry_acks_.empty())
+        writer_cv_.wait(lock, ready);
+      else
+        writer_cv_.wait_until(lock, retry_acks_at_, ready);
       if (stopping_ && pushes_.empty() && acks_.empty()) return;  // unacked ones are redelivered
       while (!pushes_.empty() && pushes.size() < kPushesPerRoundTrip) {
         pushes.push_back(std::move(pushes_.front()));
@@ -196,9 +203,14 @@ void RedisBus::writePushes(std::vector<Push>& pushes) {
   std::vector<Command> commands;
   commands.reserve(pushes.size());
   for (const auto& p : pushes) {
-    Command c{"EVALSHA", push_script_.sha,
-              arena.emplace_back(std::to_string(3 + p.items.size())), stream_, seq_, poll_};
-    for (const auto& item : p.items) c.emplace_back(arena.emplace_back(seenKey(item.bot, item.update_id)));
+    Command c{"EVALSHA",
+              push_script_.sha,
+              arena.emplace_back(std::to_string(3 + p.items.size())),
+              stream_,
+              seq_,
+              poll_};
+    for (const auto& item : p.items)
+      c.emplace_back(arena.emplace_back(seenKey(item.bot, item.update_id)));
     c.emplace_back(p.cursor ? std::string_view(p.cursor->bot) : std::string_view(""));
     c.emplace_back(arena.emplace_back(p.cursor ? std::to_string(p.cursor->next_offset) : "0"));
     for (const auto& item : p.items) {
@@ -309,9 +321,8 @@ std::vector<QueueEntry> RedisBus::lease(size_t max, milliseconds wait) {
       }
     } else {
       std::unique_lock lock(mutex_);  // the window is full: wait for an ack
-      lease_cv_.wait_for(lock, std::clamp(left, milliseconds(0), kSlice), [&] {
-        return wake_generation_.load() != generation || roomFor(max) > 0;
-      });
+      lease_cv_.wait_for(lock, std::clamp(left, milliseconds(0), kSlice),
+                         [&] { return wake_generation_.load() != generation || roomFor(max) > 0; });
     }
     if (Clock::now() >= deadline) break;
   }
@@ -398,8 +409,8 @@ Result<std::vector<QueueEntry>> RedisBus::readGroup(const std::string& from, siz
 Result<std::vector<QueueEntry>> RedisBus::reclaim(size_t room) {
   const std::string idle = std::to_string(options_.lease_timeout.count());
   const std::string count = std::to_string(room);
-  auto r = leaser_.call({"XAUTOCLAIM", stream_, group_, options_.consumer, idle, claim_cursor_,
-                         "COUNT", count});
+  auto r = leaser_.call(
+      {"XAUTOCLAIM", stream_, group_, options_.consumer, idle, claim_cursor_, "COUNT", count});
   if (!r && mentions(r.error(), "NOGROUP")) {
     if (auto g = ensureGroup(leaser_); !g) return tl::unexpected(g.error());
     return std::vector<QueueEntry>{};

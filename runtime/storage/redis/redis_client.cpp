@@ -89,7 +89,8 @@ Result<RedisUrl> parseRedisUrl(std::string_view url) {
   if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
     std::string_view db = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
-    if (!db.empty() && (!parseInt(db, u.db) || u.db < 0)) return bad("the database is not a number");
+    if (!db.empty() && (!parseInt(db, u.db) || u.db < 0))
+      return bad("the database is not a number");
   }
   if (const size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
     if (!parseInt(rest.substr(colon + 1), u.port) || u.port <= 0 || u.port > 65535)
@@ -152,8 +153,8 @@ Result<void> RedisConnection::open() {
       context_ = nullptr;
       backoff_ = std::clamp(backoff_ * 2, options_.backoff_min, options_.backoff_max);
       next_attempt_ = std::chrono::steady_clock::now() + backoff_;
-      return fail(r.error().code, "redis at " + where + ": " + what + " failed: " +
-                                      log::redact(r.error().detail));
+      return fail(r.error().code,
+                  "redis at " + where + ": " + what + " failed: " + log::redact(r.error().detail));
     }
     return {};
   };
@@ -220,8 +221,8 @@ Result<std::vector<Reply>> RedisConnection::pipeline(const std::vector<Command>&
       lens.push_back(arg.size());
     }
     // Appending only buffers (no I/O): it fails on out of memory alone.
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lens.data()) != REDIS_OK)
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK)
       return tl::unexpected(broken("pipeline append failed"));
   }
   std::vector<Reply> replies;
