@@ -36,7 +36,8 @@ class RedisBusTest : public ::testing::Test {
   static Result<std::vector<PushOutcome>> push(Bus& bus, std::vector<int64_t> ids) {
     std::vector<InboundUpdate> items;
     for (int64_t id : ids)
-      items.push_back(InboundUpdate{"b", id, "c1", "message", "{\"update_id\":" + std::to_string(id) + "}"});
+      items.push_back(
+          InboundUpdate{"b", id, "c1", "message", "{\"update_id\":" + std::to_string(id) + "}"});
     return await<Result<std::vector<PushOutcome>>>(
         [&](auto done) { bus.push(std::move(items), std::nullopt, done); });
   }
@@ -167,14 +168,15 @@ TEST_F(RedisBusTest, RedisKilledAndRestartedPushFailsFastWhileDownThenPushAndLea
   ASSERT_FALSE(down);
   EXPECT_TRUE(down.error().isStorageFault()) << down.error().describe();  // the webhook: 503
   EXPECT_EQ(down.error().code, ErrorCode::StorageUnavailable);
-  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));  // no longer than one call timeout
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));   // no longer than one call timeout
   EXPECT_TRUE(bus->lease(10, milliseconds(200)).empty());  // nothing, and no hang
   EXPECT_FALSE(push(*bus, {2}));                           // still down: fails fast again
 
   testing::sharedRedis().start();  // without persistence: its data and scripts are gone
   Result<std::vector<PushOutcome>> up = fail(ErrorCode::Internal);
   const auto deadline = Clock::now() + std::chrono::seconds(15);
-  while (Clock::now() < deadline && !(up = push(*bus, {3}))) std::this_thread::sleep_for(milliseconds(50));
+  while (Clock::now() < deadline && !(up = push(*bus, {3})))
+    std::this_thread::sleep_for(milliseconds(50));
   ASSERT_TRUE(up) << up.error().describe();
   EXPECT_EQ(*up, Outcomes{kEnqueued});
   auto resumed = leaseAll(*bus, 1, std::chrono::seconds(15));  // the group is made again
