@@ -308,6 +308,13 @@ std::vector<QueueEntry> RedisBus::lease(size_t max, milliseconds wait) {
   std::lock_guard lease_lock(lease_mutex_);  // one reader of the group per process at a time
   while (wake_generation_.load() == generation) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    // Renewed here, not in leaseOnce: a full window still renews what it holds.
+    if (const auto now = Clock::now(); now >= next_renew_) {
+      auto renewed = renew();
+      noteLeaseResult(renewed ? Result<std::vector<QueueEntry>>()
+                              : tl::unexpected(renewed.error()));
+      if (renewed) next_renew_ = now + std::max(options_.lease_timeout / 3, milliseconds(1));
+    }
     const size_t room = roomFor(max);
     if (room > 0) {
       auto got = leaseOnce(room, std::clamp(left, milliseconds(0), kSlice));
@@ -343,10 +350,6 @@ void RedisBus::noteLeaseResult(const Result<std::vector<QueueEntry>>& r) {
 
 Result<std::vector<QueueEntry>> RedisBus::leaseOnce(size_t room, milliseconds block) {
   const auto now = Clock::now();
-  if (now >= next_renew_) {
-    if (auto r = renew(); !r) return tl::unexpected(r.error());
-    next_renew_ = now + std::max(options_.lease_timeout / 3, milliseconds(1));
-  }
   if (!own_pending_done_) {
     // What this consumer held when it stopped: delivered again before anything new.
     auto r = readGroup(pending_cursor_, room, milliseconds(0), true);
