@@ -138,6 +138,29 @@ TEST_F(RedisBusTest, ALiveConsumersLeasesAreRenewedNotReclaimed) {
   }
 }
 
+// Review finding: renewal ran only when lease() had room, so a process at its window cap lost
+// its leases to other instances while still running them.
+TEST_F(RedisBusTest, AFullWindowStillRenewsItsLeases) {
+  auto o = options("holder");
+  o.lease_timeout = milliseconds(1500);
+  o.window.max_updates = 1;
+  auto holder = open(o);
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(push(*holder, {1, 2}));
+  ASSERT_EQ(leaseAll(*holder, 1, std::chrono::seconds(10)).size(), 1u);
+  ASSERT_TRUE(holder->queueLoad().full);
+  o.consumer = "other";
+  o.window.max_updates = 20000;
+  auto other = open(o);
+  ASSERT_TRUE(other);
+  ASSERT_EQ(leaseAll(*other, 1, std::chrono::seconds(10))[0].update_id, 2);
+  const auto until = Clock::now() + std::chrono::seconds(4);
+  while (Clock::now() < until) {
+    EXPECT_TRUE(holder->lease(10, milliseconds(50)).empty());  // full: renews only
+    EXPECT_TRUE(other->lease(10, milliseconds(50)).empty());
+  }
+}
+
 TEST_F(RedisBusTest, LeaseStopsAtTheWindowCapAndQueueLoadIsFull) {
   auto o = options();
   o.window.max_updates = 2;
