@@ -49,10 +49,12 @@ struct PostgresOptions {
 
 struct BackendOptions {
   // "sqlite": everything embedded. "postgres": the Store on PostgreSQL, the queue embedded (one
-  // instance).
+  // instance). "sqlite+redis": the embedded Store with the Bus on Redis.
   std::string kind = "sqlite";
   EmbeddedOptions embedded;
   PostgresOptions postgres;
+  std::string redis_url;           // redis://[:password@]host[:port][/db], for kinds with "redis"
+  std::string redis_prefix;        // every Redis key starts with it ("" is "botfn:")
   int64_t dedupe_window_s = 3600;  // how long an update id is remembered per bot
   Retention retention;
   QueueWindow window;

@@ -1,6 +1,6 @@
 // Bus: the durable inbound queue. A backend implements both sides; ingress gets the Inbox and the
-// dispatcher the WorkQueue. Embedded: in-process, persisted in SQLite; production: Redis streams
-// (later).
+// dispatcher the WorkQueue. Embedded: in-process, persisted in SQLite (storage/sqlite); production:
+// Redis streams (storage/redis).
 #pragma once
 
 #include "storage/inbox.hpp"

@@ -30,8 +30,16 @@ class BusContract : public ::testing::Test {
   }
 };
 
-using Backends = ::testing::Types<FactoryBackend<EmbeddedKind>>;
+using Backends = ::testing::Types<FactoryBackend<EmbeddedKind>, FactoryBackend<SqliteRedisKind>>;
 TYPED_TEST_SUITE(BusContract, Backends);
+
+// The retention prune of processed markers, which rides the embedded bus's writes and spares the
+// markers of entries still queued in the same database: a property of the embedded bus only (with
+// the Bus on Redis the markers age out after retention.processed_s; see docs/architecture.md).
+template <typename Backend>
+class EmbeddedBusContract : public BusContract<Backend> {};
+using EmbeddedBackends = ::testing::Types<FactoryBackend<EmbeddedKind>>;
+TYPED_TEST_SUITE(EmbeddedBusContract, EmbeddedBackends);
 
 TYPED_TEST(BusContract, RepeatedUpdateIdIsDuplicate) {
   auto first = this->push({this->item(1), this->item(2)});
@@ -91,7 +99,7 @@ TYPED_TEST(BusContract, PollOffsetIsStoredWithItsBatch) {
   EXPECT_EQ(**this->bus().pollOffset("b"), 12);
 }
 
-TYPED_TEST(BusContract, OldProcessedMarkersArePrunedUnlessTheirEntryIsQueued) {
+TYPED_TEST(EmbeddedBusContract, OldProcessedMarkersArePrunedUnlessTheirEntryIsQueued) {
   this->push({this->item(1), this->item(2)});
   auto leased = this->bus().lease(10, std::chrono::milliseconds(100));
   ASSERT_EQ(leased.size(), 2u);

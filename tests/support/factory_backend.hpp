@@ -1,7 +1,7 @@
 // A fresh backend opened through storage::openBackend(), the way serve() opens one, in a temp
 // dir, with reopen() over the same data (restart cases). The contract suites run against it, so
-// they see only the narrow interfaces; a backend plugs in with one more Kind (PostgreSQL and
-// Redis will start their private servers in theirs).
+// they see only the narrow interfaces; a backend plugs in with one more Kind, which starts its
+// private server (RedisKind: sharedRedis()).
 #pragma once
 
 #include <filesystem>
@@ -34,6 +34,17 @@ struct PostgresKind {
     o.embedded.read_connections = 2;
     o.postgres.url = testing::sharedPostgres().createDatabase();
     o.postgres.read_connections = 2;
+  }
+};
+
+// The embedded Store with the Bus on the test's private Redis. The key prefix is named after the
+// fixture's dir, so reopen() (a restart) finds the same keys and no other fixture sees them.
+struct SqliteRedisKind {
+  static void configure(BackendOptions& o, const std::filesystem::path& dir) {
+    EmbeddedKind::configure(o, dir);
+    o.kind = "sqlite+redis";
+    o.redis_url = botfn::testing::sharedRedis().url();
+    o.redis_prefix = dir.filename().string() + ":";
   }
 };
 
