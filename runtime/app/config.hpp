@@ -37,6 +37,8 @@ struct Config {
   int body_timeout_s = 10;
   int server_max_connections = 512;
   std::string storage_postgres_url;  // "" = embedded Store
+  std::string storage_redis_url;     // "" = embedded Bus
+  std::string storage_redis_prefix = "botfn:";
   std::string storage_path = "data/botfn.db";
   int64_t storage_max_page_count = 0;
   int storage_busy_timeout_ms = 5000;

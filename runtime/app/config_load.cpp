@@ -274,6 +274,12 @@ Config loadConfig(const ConfigOverrides& overrides) {
   if (c.storage_postgres_url.empty()) {
     if (const char* url = std::getenv("DATABASE_URL")) c.storage_postgres_url = url;
   }
+  if (c.storage_redis_url.empty()) {
+    if (const char* url = std::getenv("REDIS_URL")) c.storage_redis_url = url;
+  }
+  if (!c.storage_redis_url.empty() && c.storage_redis_url.rfind("redis://", 0) != 0) {
+    throw ConfigError("config key 'storage.redis_url' (or REDIS_URL): expected a redis:// URL");
+  }
   if (!c.storage_postgres_url.empty() && c.storage_postgres_url.rfind("postgresql://", 0) != 0 &&
       c.storage_postgres_url.rfind("postgres://", 0) != 0) {
     throw ConfigError(

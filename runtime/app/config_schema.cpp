@@ -68,6 +68,12 @@ const std::vector<GlobalKey>& globalKeys() {
               "postgresql://user:password@host:port/db: keeps the Store (app tables, "
               "conversations, outbox, dead letters) in PostgreSQL; empty = embedded. DATABASE_URL "
               "is read when this is not set. The password is never logged."),
+      STR_KEY("storage.redis_url", storage_redis_url, "",
+              "redis://[:password@]host[:port][/db]: puts the inbound queue (the Bus) on Redis "
+              "streams; empty = embedded. REDIS_URL is read when this is not set. The password "
+              "is never logged."),
+      STR_KEY("storage.redis_prefix", storage_redis_prefix, "botfn:",
+              "Prefix of every Redis key botfn uses (several deployments may share one Redis)."),
       INT_KEY("storage.max_page_count", storage_max_page_count, 0,
               "Test-only: caps the SQLite file (pages) to provoke a full disk; 0 = no cap.", 0,
               INT64_MAX),

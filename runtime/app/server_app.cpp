@@ -82,13 +82,13 @@ void registerSecrets(const Config& c) {
     log::addSecret(bot.secret);
   }
   // scheme://user:password@host/...: the password never reaches a log line.
-  const auto& url = c.storage_postgres_url;
-  const size_t scheme = url.find("://");
-  const size_t at = url.find('@');
-  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
-    const size_t colon = url.find(':', scheme + 3);
+  for (const auto* url : {&c.storage_postgres_url, &c.storage_redis_url}) {
+    const size_t scheme = url->find("://");
+    const size_t at = url->find('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) continue;
+    const size_t colon = url->find(':', scheme + 3);
     if (colon != std::string::npos && colon < at)
-      log::addSecret(url.substr(colon + 1, at - colon - 1));
+      log::addSecret(url->substr(colon + 1, at - colon - 1));
   }
 }
 

@@ -5,8 +5,11 @@ namespace botfn::app {
 
 storage::BackendOptions backendOptionsOf(const Config& c) {
   storage::BackendOptions o;
-  o.kind = c.storage_postgres_url.empty() ? "sqlite" : "postgres";
+  const bool postgres = !c.storage_postgres_url.empty(), redis = !c.storage_redis_url.empty();
+  o.kind = postgres ? (redis ? "postgres+redis" : "postgres") : (redis ? "sqlite+redis" : "sqlite");
   o.postgres.url = c.storage_postgres_url;
+  o.redis_url = c.storage_redis_url;
+  o.redis_prefix = c.storage_redis_prefix;
   o.embedded.path = c.storage_path;
   o.embedded.max_page_count = c.storage_max_page_count;
   o.embedded.read_connections = 4;

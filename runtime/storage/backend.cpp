@@ -79,6 +79,13 @@ Result<std::unique_ptr<Backend>> openBackend(const BackendOptions& options, Metr
     return postgres::openPostgresBackend(options, metrics, std::move(*queue));
   }
   if (options.kind == "sqlite+redis") return openSqliteRedis(options, metrics);
+  if (options.kind == "postgres+redis") {
+    // Several instances: the Store on PostgreSQL, the queue on Redis. (The embedded file under
+    // the Redis bus holds nothing but its schema.)
+    auto queue = openSqliteRedis(options, metrics);
+    if (!queue) return queue;
+    return postgres::openPostgresBackend(options, metrics, std::move(*queue));
+  }
   return fail(ErrorCode::ConfigInvalid, "unknown storage backend '" + options.kind + "'");
 }
 

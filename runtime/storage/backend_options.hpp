@@ -49,7 +49,8 @@ struct PostgresOptions {
 
 struct BackendOptions {
   // "sqlite": everything embedded. "postgres": the Store on PostgreSQL, the queue embedded (one
-  // instance). "sqlite+redis": the embedded Store with the Bus on Redis.
+  // instance). "sqlite+redis": the embedded Store with the Bus on Redis. "postgres+redis": both
+  // services (several instances).
   std::string kind = "sqlite";
   EmbeddedOptions embedded;
   PostgresOptions postgres;

@@ -2,6 +2,7 @@
 // registration flow lands in PostgreSQL's app schema, nothing in the embedded file; and a
 // PostgreSQL restart in the middle of a conversation delays the reply without losing it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "stack.hpp"
 #include "test_servers.hpp"
@@ -61,6 +62,23 @@ TEST(PostgresStoreE2E, ARestartOfPostgresDelaysTheReplyAndLosesNothing) {
   EXPECT_EQ(testing::psql(url, "SELECT count(*) FROM botfn.dead_letters"), "0");
   EXPECT_EQ(testing::psql(url, "SELECT count(*) FROM botfn.processed"), "2");
   EXPECT_EQ(s.messages(2002).size(), 3u);  // each reply once
+}
+
+// Both production services (what several instances share): the queue on Redis streams, the Store
+// on PostgreSQL.
+TEST(PostgresStoreE2E, TheDemoOnPostgresAndRedis) {
+  const std::string url = testing::sharedPostgres().createDatabase();
+  StackOptions o;
+  o.env["DATABASE_URL"] = url;
+  o.env["REDIS_URL"] = testing::sharedRedis().url();
+  o.env["BOTFN_STORAGE_REDIS_PREFIX"] = "e2e" + std::to_string(getpid()) + ":";
+  Stack s(o);
+  s.say(2003, "/start");
+  ASSERT_TRUE(waitText(s, 2003, 1, "Send me your Wappi API token")) << s.logs();
+  s.say(2003, "tok_1234567890");
+  ASSERT_TRUE(waitText(s, 2003, 2, "Now send your Wappi profile id")) << s.logs();
+  EXPECT_EQ(testing::psql(url, "SELECT count(*) FROM botfn.processed"), "2");
+  EXPECT_EQ(s.sql("SELECT count(*) FROM inbound"), "0");  // nothing queued in the embedded file
 }
 
 }  // namespace

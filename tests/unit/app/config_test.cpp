@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include "app/storage_options.hpp"
+
 namespace botfn::app {
 namespace {
 
@@ -90,6 +92,35 @@ TEST(ConfigTest, OutOfRange) {
 TEST(ConfigTest, TomlSyntaxErrorHasLine) {
   const auto e = errorOf("[server\nport = 1\n");
   EXPECT_NE(e.find(":1:"), std::string::npos) << e;
+}
+
+// The production backends are chosen by their URLs (botfn's keys, else DATABASE_URL and
+// REDIS_URL); a URL of the wrong kind names its key and never echoes the URL (it may hold a
+// password).
+TEST(ConfigTest, BackendUrlsPickTheKindAndAWrongOneNamesItsKey) {
+  setenv("TEST_BOT_TOKEN", "1:AAA", 1);
+  const std::string bot = "[bots.a]\ntoken_env = \"TEST_BOT_TOKEN\"\n";
+  ConfigOverrides o;
+  o.file = write(bot);
+  EXPECT_EQ(backendOptionsOf(loadConfig(o)).kind, "sqlite");
+  setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1:5432/db", 1);
+  EXPECT_EQ(backendOptionsOf(loadConfig(o)).kind, "postgres");
+  setenv("REDIS_URL", "redis://127.0.0.1:6379", 1);
+  const auto both = backendOptionsOf(loadConfig(o));
+  EXPECT_EQ(both.kind, "postgres+redis");
+  EXPECT_EQ(both.postgres.url, "postgresql://u:pw@127.0.0.1:5432/db");
+  unsetenv("DATABASE_URL");
+  EXPECT_EQ(backendOptionsOf(loadConfig(o)).kind, "sqlite+redis");
+  unsetenv("REDIS_URL");
+
+  const auto e = errorOf(bot + "[storage]\npostgres_url = \"mysql://u:secret@h/db\"\n");
+  EXPECT_NE(e.find("storage.postgres_url"), std::string::npos) << e;
+  EXPECT_EQ(e.find("secret"), std::string::npos) << e;
+  setenv("REDIS_URL", "http://:secret@h", 1);
+  const auto r = errorOf(bot);
+  unsetenv("REDIS_URL");
+  EXPECT_NE(r.find("storage.redis_url"), std::string::npos) << r;
+  EXPECT_EQ(r.find("secret"), std::string::npos) << r;
 }
 
 }  // namespace
