@@ -124,29 +124,13 @@ Result<Conversation> PgStore::loadConversation(const ConversationKey& key) {
 
 void PgStore::commit(Commit commit, std::function<void(Result<void>)> done) {
   auto shared = std::make_shared<PendingCommit>(PendingCommit{std::move(commit), {}, app_sql_});
-  db_.write(
-      PgJob{[shared](pqxx::transaction_base& txn) { return applyCommit(txn, *shared); },
-            [this, shared, done = std::move(done)](Result<void> r) {
-              // Hand the rows to the sender before answering: done() may release the last owner of
-              // this store.
-              auto& outbox = shared->commit.outbox;
-              if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
-                std::vector<OutboxRow> rows;
-                rows.reserve(outbox.size());
-                for (size_t i = 0; i < outbox.size(); ++i) {
-                  rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
-                }
-                std::lock_guard lock(listener_mutex_);
-                if (outbox_listener_) {
-                  try {
-                    outbox_listener_(std::move(rows));
-                  } catch (const std::exception& e) {
-                    log::get("storage")->error("outbox hand-over threw: {}", e.what());
-                  }
-                }
-              }
-              done(std::move(r));
-            }});
+  db_.write(PgJob{[shared](pqxx::transaction_base& txn) { return applyCommit(txn, *shared); },
+                  [this, shared, done = std::move(done)](Result<void> r) {
+                    // Hand the rows to the sender before answering: done() may release the last
+                    // owner of this store.
+                    if (r) handover_.handOver(shared->commit.outbox, shared->outbox_ids);
+                    done(std::move(r));
+                  }});
 }
 
 Result<int> PgStore::migrateApp(const std::string& app, const std::filesystem::path& dir) {
@@ -261,8 +245,7 @@ Result<std::optional<int64_t>> PgStore::messageIdOfHandle(const std::string& han
 }
 
 void PgStore::onOutboxCommitted(std::function<void(std::vector<OutboxRow>)> listener) {
-  std::lock_guard lock(listener_mutex_);
-  outbox_listener_ = std::move(listener);
+  handover_.set(std::move(listener));
 }
 
 Result<std::vector<DeadLetter>> PgStore::deadLetters(size_t limit) {

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "storage/outbox_handover.hpp"
 #include "storage/postgres/pg_db.hpp"
 #include "storage/store.hpp"
 
@@ -33,8 +34,7 @@ class PgStore final : public Store {
  private:
   PgDb& db_;
   AppSqlBudget app_sql_;
-  std::mutex listener_mutex_;
-  std::function<void(std::vector<OutboxRow>)> outbox_listener_;
+  OutboxHandover handover_;
 };
 
 }  // namespace botfn::storage::postgres

@@ -10,6 +10,7 @@
 
 #include "storage/backend_options.hpp"
 #include "storage/bus.hpp"
+#include "storage/outbox_handover.hpp"
 #include "storage/sqlite/coalesced_writes.hpp"
 #include "storage/sqlite/retention.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
@@ -66,8 +67,7 @@ class SqliteStore final : public Store {
 
   SqliteDb& db_;
   AppSqlBudget app_sql_;
-  std::mutex listener_mutex_;
-  std::function<void(std::vector<OutboxRow>)> outbox_listener_;
+  OutboxHandover handover_;
   // Declared last, so destroyed first: it waits for its queued jobs, which use the members above.
   CoalescedWrites<SendResult> send_results_;
 };

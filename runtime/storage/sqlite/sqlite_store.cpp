@@ -157,26 +157,14 @@ Result<Conversation> SqliteStore::loadConversation(const ConversationKey& key) {
 
 void SqliteStore::commit(Commit commit, std::function<void(Result<void>)> done) {
   auto shared = std::make_shared<PendingCommit>(PendingCommit{std::move(commit), {}, app_sql_});
-  db_.write(WriteJob{
-      // May run twice (a redone group): applies the same writes again.
-      [shared](sqlite3* db) { return applyCommit(db, *shared); },
-      [this, shared, done = std::move(done)](Result<void> r) {
-        // Hand the rows to the sender before answering: done() may release the
-        // last owner of this store (nothing may touch `this` after it).
-        auto& outbox = shared->commit.outbox;
-        if (r && !outbox.empty() && outbox.size() == shared->outbox_ids.size()) {
-          std::vector<OutboxRow> rows;
-          rows.reserve(outbox.size());
-          for (size_t i = 0; i < outbox.size(); ++i) {
-            rows.push_back(OutboxRow{shared->outbox_ids[i], std::move(outbox[i]), 0, 0});
-          }
-          // Called under the lock, so onOutboxCommitted(nullptr) returns only once
-          // no call is running (the listener may be destroyed right after).
-          std::lock_guard lock(listener_mutex_);
-          if (outbox_listener_) runCompletion(outbox_listener_, std::move(rows));
-        }
-        done(std::move(r));
-      }});
+  db_.write(WriteJob{// May run twice (a redone group): applies the same writes again.
+                     [shared](sqlite3* db) { return applyCommit(db, *shared); },
+                     [this, shared, done = std::move(done)](Result<void> r) {
+                       // Hand the rows to the sender before answering: done() may release the
+                       // last owner of this store (nothing may touch `this` after it).
+                       if (r) handover_.handOver(shared->commit.outbox, shared->outbox_ids);
+                       done(std::move(r));
+                     }});
 }
 
 Result<int> SqliteStore::migrateApp(const std::string& app, const std::filesystem::path& dir) {
@@ -311,8 +299,7 @@ Result<std::optional<int64_t>> SqliteStore::messageIdOfHandle(const std::string&
 }
 
 void SqliteStore::onOutboxCommitted(std::function<void(std::vector<OutboxRow>)> listener) {
-  std::lock_guard lock(listener_mutex_);
-  outbox_listener_ = std::move(listener);
+  handover_.set(std::move(listener));
 }
 
 Result<std::vector<DeadLetter>> SqliteStore::deadLetters(size_t limit) {
