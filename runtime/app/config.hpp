@@ -39,6 +39,9 @@ struct Config {
   std::string storage_postgres_url;  // "" = embedded Store
   std::string storage_redis_url;     // "" = embedded Bus
   std::string storage_redis_prefix = "botfn:";
+  std::string storage_instance;  // "" = host:port
+  int64_t storage_redis_partitions = 16;
+  int64_t storage_redis_lease_ms = 15000;
   std::string storage_path = "data/botfn.db";
   int64_t storage_max_page_count = 0;
   int storage_busy_timeout_ms = 5000;

@@ -74,6 +74,18 @@ const std::vector<GlobalKey>& globalKeys() {
               "is never logged."),
       STR_KEY("storage.redis_prefix", storage_redis_prefix, "botfn:",
               "Prefix of every Redis key botfn uses (several deployments may share one Redis)."),
+      STR_KEY("storage.instance", storage_instance, "",
+              "This instance's name among those sharing one Redis Bus (its partition leases); "
+              "empty = host:port. A restart under the same name takes its partitions back at "
+              "once."),
+      INT_KEY("storage.redis_partitions", storage_redis_partitions, 16,
+              "Partitions the lanes are hashed into on Redis, each leased by one instance at a "
+              "time (at most this many instances share the work). Every instance must agree.",
+              1, 1024),
+      INT_KEY("storage.redis_lease_ms", storage_redis_lease_ms, 15000,
+              "A partition lease not renewed for this long (its instance died or lost Redis) "
+              "passes to another instance, which takes over the pending work of its lanes.",
+              300, 600000),
       INT_KEY("storage.max_page_count", storage_max_page_count, 0,
               "Test-only: caps the SQLite file (pages) to provoke a full disk; 0 = no cap.", 0,
               INT64_MAX),

@@ -173,7 +173,7 @@ int serve(const Config& c, const ServeOptions& options) {
         auto it = apis.find(bot);
         return it == apis.end() ? nullptr : it->second.get();
       },
-      metrics);
+      metrics, bus);
   sender.start();
 
   std::atomic<bool> shutting_down{false};

@@ -1,7 +1,21 @@
 // Config → storage::BackendOptions (see storage_options.hpp).
 #include "app/storage_options.hpp"
 
+#include <unistd.h>
+
 namespace botfn::app {
+namespace {
+
+// Unique among instances on one host and stable across restarts (so a restart takes its
+// partitions back at once); with port 0 (tests) the pid stands in for the port.
+std::string defaultInstanceName(const Config& c) {
+  char host[256] = {};
+  const std::string name = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "botfn";
+  return name + ":" +
+         (c.server_port ? std::to_string(c.server_port) : "pid" + std::to_string(getpid()));
+}
+
+}  // namespace
 
 storage::BackendOptions backendOptionsOf(const Config& c) {
   storage::BackendOptions o;
@@ -10,6 +24,9 @@ storage::BackendOptions backendOptionsOf(const Config& c) {
   o.postgres.url = c.storage_postgres_url;
   o.redis_url = c.storage_redis_url;
   o.redis_prefix = c.storage_redis_prefix;
+  o.instance = c.storage_instance.empty() ? defaultInstanceName(c) : c.storage_instance;
+  o.redis_partitions = static_cast<size_t>(c.storage_redis_partitions);
+  o.redis_lease_ms = c.storage_redis_lease_ms;
   o.embedded.path = c.storage_path;
   o.embedded.max_page_count = c.storage_max_page_count;
   o.embedded.read_connections = 4;

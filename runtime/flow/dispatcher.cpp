@@ -164,6 +164,7 @@ void Dispatcher::after(const std::shared_ptr<Job>& job, std::chrono::millisecond
 void Dispatcher::startJob(std::shared_ptr<Job> job) {
   const auto& e = job->entry;
   log::TraceScope trace(std::to_string(e.update_id));
+  if (!queue_.holds(e)) return leaveLane(job);
   // What a dead letter needs, set first: any step below may fail the update.
   auto bot = bots_(e.bot);
   job->input->entry = e;
@@ -265,6 +266,9 @@ void Dispatcher::commitAndFinish(std::shared_ptr<Job> job, storage::Commit commi
   // A run's commit that fails is a failed run (the handler runs again); a commit made without a
   // run is kept and committed again.
   const bool from_run = !commit.dead_letter && job->prepared;
+  // Several instances: the lane's partition may have moved while this ran. Its new owner runs it
+  // again (the lane's order holds there); committing here could overtake that.
+  if (!queue_.holds(job->entry)) return leaveLane(job);
   if (!from_run) {
     job->retained = std::make_shared<storage::Commit>(commit);
     job->retained_outcome = outcome;
@@ -307,6 +311,23 @@ void Dispatcher::ackAndFinish(const std::shared_ptr<Job>& job, const std::string
     log::get("flow")->debug("update {} committed ({})", job->entry.update_id, outcome);
   }
   queue_.ack(job->entry.id, nullptr);
+  finishJob(job);
+}
+
+void Dispatcher::leaveLane(const std::shared_ptr<Job>& job) {
+  job->settled = true;
+  std::vector<int64_t> left{job->entry.id};
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = lanes_.find(job->lane_key); it != lanes_.end()) {
+      for (const auto& e : it->second.entries) left.push_back(e.id);
+      it->second.entries.clear();
+    }
+  }
+  log::get("flow")->warn("lane {} moved to another instance; leaving it {} update(s)",
+                         job->lane_key, left.size());
+  metrics_.counter("botfn_updates_left_to_another_instance_total").fetch_add(left.size());
+  for (int64_t id : left) queue_.abandon(id);
   finishJob(job);
 }
 

@@ -75,6 +75,9 @@ class Dispatcher {
   void recommit(std::shared_ptr<Job> job);
   void ackAndFinish(const std::shared_ptr<Job>& job, const std::string& outcome);
   void finishJob(const std::shared_ptr<Job>& job);
+  // The lane's partition moved to another instance: gives this and the lane's queued entries up
+  // unacked (their new owner claims them) and frees the lane.
+  void leaveLane(const std::shared_ptr<Job>& job);
   Worker& pickWorker();
 
   DispatcherOptions options_;

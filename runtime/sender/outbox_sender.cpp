@@ -18,8 +18,13 @@ nlohmann::json paramsOf(const storage::OutboxRow& row, std::optional<int64_t> ta
 }
 
 OutboxSender::OutboxSender(SenderOptions options, storage::OutboxStore& store, ApiLookup apis,
-                           Metrics& metrics)
-    : options_(options), store_(store), apis_(std::move(apis)), metrics_(metrics) {}
+                           Metrics& metrics, storage::LaneOwnership& ownership)
+    : options_(options),
+      store_(store),
+      apis_(std::move(apis)),
+      metrics_(metrics),
+      ownership_(ownership),
+      ownership_seen_(ownership.ownershipGeneration()) {}
 
 OutboxSender::~OutboxSender() {
   if (stop(std::chrono::steady_clock::now())) return;
@@ -34,6 +39,13 @@ void OutboxSender::start() {
   // and is found by it; a later one is handed over (and held until the backlog is read).
   store_.onOutboxCommitted(
       [this](std::vector<storage::OutboxRow> rows) { accept(std::move(rows)); });
+  ownership_.setBusyLanes([this](const std::function<bool(std::string_view)>& in_partition) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, lane] : lanes_) {
+      if (!lane.rows.empty() && in_partition(key)) return true;
+    }
+    return false;
+  });
   thread_ = std::thread([this] {
     nameThisThread("botfn-sender");
     loop();
@@ -51,6 +63,7 @@ void OutboxSender::wake() {
 bool OutboxSender::stop(std::chrono::steady_clock::time_point deadline) {
   stopping_ = true;
   store_.onOutboxCommitted(nullptr);  // returns once no hand-over is running
+  ownership_.setBusyLanes(nullptr);
   wake();
   if (thread_.joinable()) thread_.join();
   std::unique_lock lock(mutex_);
@@ -58,7 +71,7 @@ bool OutboxSender::stop(std::chrono::steady_clock::time_point deadline) {
 }
 
 void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
-  if (lane.busy || lane.queued || lane.rows.empty()) return;
+  if (lane.busy || lane.queued || lane.held_back || lane.rows.empty()) return;
   lane.queued = true;
   const int64_t at = lane.rows.front().next_at_ms;
   if (at > now) {
@@ -72,16 +85,40 @@ void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
   }
 }
 
-void OutboxSender::addRows(std::vector<storage::OutboxRow> rows, int64_t now) {
+void OutboxSender::addRows(std::vector<storage::OutboxRow> rows, int64_t now, bool handed_over) {
   for (auto& row : rows) {
-    // Each row once: a read and a hand-over may both bring a row committed between them.
-    if (row.id <= last_read_id_) continue;
-    last_read_id_ = row.id;
+    // Each row once: a read and a hand-over may both bring a row committed between them. Ids
+    // grow in commit order per writer only: with several instances, another writer's rows may
+    // have moved the cursor past a row of ours whose hand-over comes now. So a hand-over below
+    // the cursor is looked up in its lane; a read below it is always a repeat.
+    const bool below = row.id <= last_read_id_;
+    if (below && !handed_over) continue;
+    last_read_id_ = std::max(last_read_id_, row.id);
     const std::string key = laneKey(row.message);
-    Lane& lane = lanes_[key];
-    lane.rows.push_back(std::move(row));
+    if (!ownership_.ownsLane(key)) {
+      if (!below) foreign_.insert(row.id);  // another instance's to send
+      continue;
+    }
+    auto [it, created] = lanes_.try_emplace(key);
+    Lane& lane = it->second;
+    if (created && catching_up_) lane.held_back = true;
+    if (!below) {
+      lane.rows.push_back(std::move(row));
+    } else if (!insertInIdOrder(lane, std::move(row))) {
+      continue;
+    }
     schedule(key, lane, now);
   }
+}
+
+bool OutboxSender::insertInIdOrder(Lane& lane, storage::OutboxRow row) {
+  auto at = std::lower_bound(lane.rows.begin(), lane.rows.end(), row.id,
+                             [](const storage::OutboxRow& r, int64_t id) { return r.id < id; });
+  if (at != lane.rows.end() && at->id == row.id) return false;  // held already
+  // Never ahead of the row in flight.
+  if (lane.busy && at == lane.rows.begin()) ++at;
+  lane.rows.insert(at, std::move(row));
+  return true;
 }
 
 std::vector<OutboxSender::Send> OutboxSender::takeReady(int64_t now) {
@@ -100,6 +137,10 @@ std::vector<OutboxSender::Send> OutboxSender::takeReady(int64_t now) {
     Lane& lane = it->second;
     lane.queued = false;
     if (lane.busy || lane.rows.empty()) continue;
+    if (!ownership_.ownsLane(key)) {  // its partition moved: the new owner sends its rows
+      lanes_.erase(it);
+      continue;
+    }
     if (lane.rows.front().next_at_ms > now) {
       schedule(key, lane, now);
       continue;
@@ -132,7 +173,7 @@ void OutboxSender::accept(std::vector<storage::OutboxRow> rows) {
       return;
     }
     const int64_t now = nowMillis();
-    addRows(std::move(rows), now);
+    addRows(std::move(rows), now, true);
     sending = takeReady(now);
   }
   // Sent from the committing thread: no hand-off to the sender thread per commit.
@@ -188,15 +229,20 @@ void OutboxSender::loop() {
       const int64_t now = nowMillis();
       if (rows) {
         const bool backlog_done = rows->size() < options_.read_batch;
-        addRows(std::move(*rows), now);
+        addRows(std::move(*rows), now, false);
         if (!backlog_done) woken_ = true;  // more to read
         if (!caught_up_ && backlog_done) {
           caught_up_ = true;
-          addRows(std::move(early_), now);
+          addRows(std::move(early_), now, true);
           early_.clear();
         }
       }
-      sweep_now = caught_up_ && !options_.paused && now >= next_sweep;
+      if (const uint64_t g = ownership_.ownershipGeneration(); g != ownership_seen_) {
+        ownership_seen_ = g;
+        ownershipChanged();
+      }
+      sweep_now = caught_up_ && !options_.paused && (now >= next_sweep || sweep_soon_);
+      if (sweep_now) sweep_soon_ = false;
       if (sweep_now) auditLanes(now);
       sending = takeReady(now);
       rewrites = takeDueRewrites(now);
@@ -380,8 +426,8 @@ void OutboxSender::resultWritten(ResultWrite write, Result<void> r) {
           if (sweeping_) finished_while_sweeping_.push_back(write.id);
         }
       }
-      if (lane.rows.empty() && !lane.queued) {
-        lanes_.erase(it);
+      if ((lane.rows.empty() && !lane.queued) || !ownership_.ownsLane(write.key)) {
+        lanes_.erase(it);  // done, or its partition moved (the rows stay for the new owner)
       } else {
         schedule(write.key, lane, nowMillis());
       }

@@ -15,8 +15,10 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/metrics.hpp"
+#include "storage/lane_ownership.hpp"
 #include "storage/outbox_store.hpp"
 #include "telegram/bot_api.hpp"
 
@@ -42,8 +44,10 @@ using ApiLookup = std::function<telegram::BotApi*(const std::string& bot)>;
 
 class OutboxSender {
  public:
-  OutboxSender(SenderOptions options, storage::OutboxStore& store, ApiLookup apis,
-               Metrics& metrics);
+  // Sends only the rows of lanes this instance owns (several instances on one Redis Bus; see
+  // storage/lane_ownership.hpp): the owner of a lane's partition is its only sender.
+  OutboxSender(SenderOptions options, storage::OutboxStore& store, ApiLookup apis, Metrics& metrics,
+               storage::LaneOwnership& ownership = storage::everyLane());
   ~OutboxSender();  // waits for calls in flight: their completions use this object
   void start();
   void wake();
@@ -80,11 +84,17 @@ class OutboxSender {
   // Rows that are pending in the store but in no lane (a hand-over that failed midway): each is
   // put back into its lane, in id order. Runs on the sender's thread.
   void sweep();
+  // Under mutex_, when the owned lanes changed: lanes lost are dropped (a busy one once its call
+  // is answered; their rows stay pending for the new owner) and the next sweep looks for the
+  // pending rows of lanes gained.
+  void ownershipChanged();
 
   SenderOptions options_;
   storage::OutboxStore& store_;
   ApiLookup apis_;
   Metrics& metrics_;
+  storage::LaneOwnership& ownership_;
+  uint64_t ownership_seen_ = 0;  // the generation the lanes below were taken under
   std::mutex mutex_;
   std::condition_variable cv_;       // wakes the loop
   std::condition_variable idle_cv_;  // in_flight_ reached 0 (stop waits for it)
@@ -98,11 +108,14 @@ class OutboxSender {
     bool queued = false;
     uint64_t call = 0;
     int64_t call_deadline = 0;
+    bool held_back = false;  // possibly taken over from another instance: see catching_up_
   };
   // Under mutex_: puts a lane whose head may go out into ready_ (now) or delayed_ (at its retry
   // time); adds rows not seen yet; takes the heads of ready lanes (marking them busy) to send.
   void schedule(const std::string& key, Lane& lane, int64_t now);
-  void addRows(std::vector<storage::OutboxRow> rows, int64_t now);
+  void addRows(std::vector<storage::OutboxRow> rows, int64_t now, bool handed_over);
+  // Puts a row into its lane by id (never ahead of the head in flight); false when it is there.
+  bool insertInIdOrder(Lane& lane, storage::OutboxRow row);
   std::vector<Send> takeReady(int64_t now);
   std::vector<ResultWrite> takeDueRewrites(int64_t now);
   int64_t lastReadId();
@@ -123,6 +136,14 @@ class OutboxSender {
   // still have seen them pending).
   bool sweeping_ = false;
   std::vector<int64_t> finished_while_sweeping_;
+  // Pending rows seen whose lane another instance owns: the sweep does not fetch them again
+  // (cleared when the ownership changes, pruned to the pending ones by each sweep).
+  std::unordered_set<int64_t> foreign_;
+  bool sweep_soon_ = false;  // lanes were gained: sweep at the next turn of the loop
+  bool sweep_after_gain_ = false;
+  // The owned lanes changed and the sweep that brings in the rows of lanes taken over has not
+  // completed: lanes created meanwhile are held back.
+  bool catching_up_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "storage/postgres/pg_factory.hpp"
@@ -52,15 +53,39 @@ class SqliteRedisBackend final : public Backend {
   std::thread pruner_;
 };
 
-Result<std::unique_ptr<Backend>> openSqliteRedis(const BackendOptions& options, Metrics& metrics) {
+// The queue side of "postgres+redis": the Bus on Redis and nothing else (PgBackend takes only
+// bus(), recover() and currentFault() from its queue side), so several instances on one host
+// share no file.
+class RedisQueueBackend final : public Backend {
+ public:
+  explicit RedisQueueBackend(std::unique_ptr<Bus> bus) : bus_(std::move(bus)) {}
+  Store& store() override { throw std::logic_error("the Redis queue side has no Store"); }
+  Bus& bus() override { return *bus_; }
+  // A restarted instance's unacked entries are claimed when it takes its partitions back.
+  Result<void> recover() override { return {}; }
+  std::optional<Error> currentFault() const override { return std::nullopt; }
+
+ private:
+  std::unique_ptr<Bus> bus_;
+};
+
+Result<std::unique_ptr<Bus>> openBus(const BackendOptions& options, Metrics& metrics) {
   if (options.redis_url.empty())
-    return fail(ErrorCode::ConfigInvalid, "storage backend 'sqlite+redis' needs a Redis URL");
+    return fail(ErrorCode::ConfigInvalid,
+                "storage backend '" + options.kind + "' needs a Redis URL (storage.redis_url)");
   redis::RedisBusOptions o;
   o.url = options.redis_url;
   if (!options.redis_prefix.empty()) o.prefix = options.redis_prefix;
+  o.consumer = options.instance;
+  o.partitions = options.redis_partitions;
+  o.lease_timeout = std::chrono::milliseconds(options.redis_lease_ms);
   o.dedupe_window_s = options.dedupe_window_s;
   o.window = options.window;
-  auto bus = redis::openRedisBus(o, metrics);
+  return redis::openRedisBus(o, metrics);
+}
+
+Result<std::unique_ptr<Backend>> openSqliteRedis(const BackendOptions& options, Metrics& metrics) {
+  auto bus = openBus(options, metrics);
   if (!bus) return tl::unexpected(bus.error());
   auto embedded = sqlite::openSqliteBackend(options, metrics);
   if (!embedded) return tl::unexpected(embedded.error());
@@ -80,11 +105,11 @@ Result<std::unique_ptr<Backend>> openBackend(const BackendOptions& options, Metr
   }
   if (options.kind == "sqlite+redis") return openSqliteRedis(options, metrics);
   if (options.kind == "postgres+redis") {
-    // Several instances: the Store on PostgreSQL, the queue on Redis. (The embedded file under
-    // the Redis bus holds nothing but its schema.)
-    auto queue = openSqliteRedis(options, metrics);
-    if (!queue) return queue;
-    return postgres::openPostgresBackend(options, metrics, std::move(*queue));
+    // Several instances: the Store on PostgreSQL, the queue on Redis; no embedded file.
+    auto bus = openBus(options, metrics);
+    if (!bus) return tl::unexpected(bus.error());
+    return postgres::openPostgresBackend(options, metrics,
+                                         std::make_unique<RedisQueueBackend>(std::move(*bus)));
   }
   return fail(ErrorCode::ConfigInvalid, "unknown storage backend '" + options.kind + "'");
 }

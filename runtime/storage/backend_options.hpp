@@ -54,8 +54,14 @@ struct BackendOptions {
   std::string kind = "sqlite";
   EmbeddedOptions embedded;
   PostgresOptions postgres;
-  std::string redis_url;           // redis://[:password@]host[:port][/db], for kinds with "redis"
-  std::string redis_prefix;        // every Redis key starts with it ("" is "botfn:")
+  std::string redis_url;     // redis://[:password@]host[:port][/db], for kinds with "redis"
+  std::string redis_prefix;  // every Redis key starts with it ("" is "botfn:")
+  // With Redis: this instance's name (unique among the instances sharing the Bus; "" is the host
+  // name), how many partitions the lanes are hashed into (all instances agree), and how long a
+  // partition lease lives without renewal before another instance takes it over.
+  std::string instance;
+  size_t redis_partitions = 16;
+  int64_t redis_lease_ms = 15000;
   int64_t dedupe_window_s = 3600;  // how long an update id is remembered per bot
   Retention retention;
   QueueWindow window;

@@ -1,5 +1,5 @@
-// RedisBus (redis_bus.hpp): keys, the push/ack pipeline of the writer thread, and the reads of
-// the consumer group that lease() makes (own pending entries first, then reclaimed ones, then new).
+// RedisBus (redis_bus.hpp): keys, opening, the push/ack pipeline of the writer thread, and the
+// reads (depth, poll offsets, ownership). The lease side is in redis_bus_lease.cpp.
 #include "storage/redis/redis_bus.hpp"
 
 #include <algorithm>
@@ -16,13 +16,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr size_t kPushesPerRoundTrip = 256;
-constexpr size_t kIdsPerScript = 500;  // acks and renewals: bounds how long one script runs
-constexpr milliseconds kSlice{100};    // longest BLOCK: how soon lease() sees wakeAll()
+constexpr size_t kIdsPerScript = 500;  // acks: bounds how long one script runs
 constexpr milliseconds kAckRetry{500};
-
-size_t entryBytes(const QueueEntry& e) {
-  return sizeof(QueueEntry) + e.bot.size() + e.lane.size() + e.kind.size() + e.body.size();
-}
 
 std::string streamId(int64_t id) { return std::to_string(id) + "-0"; }
 
@@ -35,46 +30,25 @@ bool mentions(const Error& e, std::string_view code) {
   return e.detail.find(code) != std::string::npos;
 }
 
-// One [id, [field, value, ...]] of a stream reply; false when the entry is gone (nil fields: it
-// was deleted while pending) or not botfn's.
-bool parseEntry(const Reply& r, QueueEntry& e) {
-  if (r.elements.size() != 2 || r.elements[1].type != Reply::Type::Array) return false;
-  if (!parseInt64(r.elements[0].str, e.id)) return false;
-  const auto& f = r.elements[1].elements;
-  bool has_update = false;
-  for (size_t i = 0; i + 1 < f.size(); i += 2) {
-    const std::string& name = f[i].str;
-    const std::string& value = f[i + 1].str;
-    if (name == "b")
-      e.bot = value;
-    else if (name == "u")
-      has_update = parseInt64(value, e.update_id);
-    else if (name == "l")
-      e.lane = value;
-    else if (name == "k")
-      e.kind = value;
-    else if (name == "d")
-      e.body = value;
-  }
-  return has_update;
-}
-
 }  // namespace
 
 RedisBus::RedisBus(RedisBusOptions options, ConnectionOptions connection, Metrics& metrics)
     : options_(std::move(options)),
+      connection_(connection),
       metrics_(metrics),
-      stream_(options_.prefix + "stream"),
       seq_(options_.prefix + "seq"),
       poll_(options_.prefix + "poll"),
       seen_prefix_(options_.prefix + "seen:"),
       push_script_{scripts::kPush, {}},
       ack_script_{scripts::kAck, {}},
-      renew_script_{scripts::kRenew, {}},
       reader_(connection),
       leaser_(connection),
       writer_(connection) {
   options_.window.max_updates = std::max<size_t>(options_.window.max_updates, 1);
+  options_.partitions = std::clamp<size_t>(options_.partitions, 1, 1024);
+  for (size_t p = 0; p < options_.partitions; ++p)
+    streams_.push_back(options_.prefix + "stream:" + std::to_string(p));
+  held_per_partition_.assign(options_.partitions, 0);
   metrics_.help("botfn_bus_redis_errors_total", "Redis calls of the bus that failed, by operation.",
                 "counter");
 }
@@ -86,11 +60,22 @@ RedisBus::~RedisBus() {
   }
   writer_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  // After the last acks: what this process leased and did not finish is claimed by the
+  // partition's next owner.
+  if (keeper_) keeper_->stop(options_.hand_back_on_stop);
 }
 
 std::string RedisBus::seenKey(const std::string& bot, int64_t update_id) const {
   // The update id is last and numeric, so a ':' in a bot name cannot make two keys meet.
   return seen_prefix_ + bot + ':' + std::to_string(update_id);
+}
+
+size_t RedisBus::partitionOf(const std::string& bot, const std::string& lane) const {
+  std::string key;
+  key.reserve(bot.size() + 1 + lane.size());
+  key.append(bot).push_back('/');
+  key.append(lane);
+  return lanePartition(key, options_.partitions);
 }
 
 Result<Reply> RedisBus::runScript(RedisConnection& c, const Script& s,
@@ -108,10 +93,17 @@ Result<Reply> RedisBus::runScript(RedisConnection& c, const Script& s,
   return c.call(command);
 }
 
-Result<void> RedisBus::ensureGroup(RedisConnection& c) {
-  // From id 0: entries pushed before the group existed are read too.
-  auto r = c.call({"XGROUP", "CREATE", stream_, group_, "0", "MKSTREAM"});
-  if (!r && !mentions(r.error(), "BUSYGROUP")) return tl::unexpected(r.error());
+Result<void> RedisBus::ensureGroups(RedisConnection& c) {
+  // From id 0: entries pushed before a group existed are read too.
+  std::vector<Command> commands;
+  for (const auto& s : streams_)
+    commands.push_back({"XGROUP", "CREATE", s, group_, "0", "MKSTREAM"});
+  auto replies = c.pipeline(commands);
+  if (!replies) return tl::unexpected(replies.error());
+  for (const auto& r : *replies) {
+    if (r.isError() && r.str.find("BUSYGROUP") == std::string::npos)
+      return tl::unexpected(replyError(r.str));
+  }
   return {};
 }
 
@@ -119,13 +111,31 @@ Result<void> RedisBus::open() {
   {
     std::lock_guard lock(reader_mutex_);
     if (auto r = reader_.connect(); !r) return r;
-    if (auto r = ensureGroup(reader_); !r) return r;
-    for (Script* s : {&push_script_, &ack_script_, &renew_script_}) {
+    if (auto r = ensureGroups(reader_); !r) return r;
+    for (Script* s : {&push_script_, &ack_script_}) {
       auto sha = reader_.call({"SCRIPT", "LOAD", s->source});
       if (!sha) return tl::unexpected(sha.error());
       s->sha = sha->str;
     }
   }
+  keeper_ = std::make_unique<PartitionKeeper>(
+      PartitionOptions{options_.prefix, options_.consumer, options_.partitions,
+                       options_.lease_timeout},
+      connection_, metrics_, [this](size_t p) -> size_t {
+        {
+          std::lock_guard lock(mutex_);
+          if (held_per_partition_[p] > 0) return held_per_partition_[p];
+        }
+        std::lock_guard lock(busy_mutex_);
+        if (!busy_lanes_) return 0;
+        const size_t partitions = options_.partitions;
+        return busy_lanes_([p, partitions](std::string_view key) {
+          return lanePartition(key, partitions) == p;
+        })
+                   ? 1
+                   : 0;
+      });
+  if (auto r = keeper_->open(); !r) return r;
   writer_thread_ = std::thread([this] { writerLoop(); });
   return {};
 }
@@ -203,14 +213,12 @@ void RedisBus::writePushes(std::vector<Push>& pushes) {
   std::vector<Command> commands;
   commands.reserve(pushes.size());
   for (const auto& p : pushes) {
-    Command c{"EVALSHA",
-              push_script_.sha,
-              arena.emplace_back(std::to_string(3 + p.items.size())),
-              stream_,
-              seq_,
-              poll_};
-    for (const auto& item : p.items)
+    Command c{"EVALSHA", push_script_.sha,
+              arena.emplace_back(std::to_string(2 + 2 * p.items.size())), seq_, poll_};
+    for (const auto& item : p.items) {
+      c.emplace_back(streams_[partitionOf(item.bot, item.lane)]);
       c.emplace_back(arena.emplace_back(seenKey(item.bot, item.update_id)));
+    }
     c.emplace_back(p.cursor ? std::string_view(p.cursor->bot) : std::string_view(""));
     c.emplace_back(arena.emplace_back(p.cursor ? std::to_string(p.cursor->next_offset) : "0"));
     for (const auto& item : p.items) {
@@ -258,21 +266,31 @@ void RedisBus::writePushes(std::vector<Push>& pushes) {
   }
 }
 
+void RedisBus::forget(std::unordered_map<int64_t, Held>::iterator it) {
+  held_bytes_ -= std::min(held_bytes_.load(), it->second.bytes);
+  held_updates_ -= 1;
+  held_per_partition_[it->second.partition] -= 1;
+  held_.erase(it);
+}
+
 Result<void> RedisBus::writeAcks(const std::vector<int64_t>& ids) {
   const std::string window = std::to_string(options_.dedupe_window_s);
   for (size_t from = 0; from < ids.size(); from += kIdsPerScript) {
     const size_t to = std::min(ids.size(), from + kIdsPerScript);
-    std::vector<std::string> keys{stream_};
+    std::vector<std::string> keys;
     std::vector<std::string> stream_ids;
     {
       std::lock_guard lock(mutex_);
       for (size_t i = from; i < to; ++i) {
         auto it = held_.find(ids[i]);
-        // An id this process does not hold (acked twice): a key that does not exist.
-        keys.push_back(it == held_.end() ? seen_prefix_ + "?" : it->second.seen_key);
+        // Acked twice, or abandoned: nothing of ours to ack any more.
+        if (it == held_.end()) continue;
+        keys.push_back(streams_[it->second.partition]);
+        keys.push_back(it->second.seen_key);
+        stream_ids.push_back(streamId(ids[i]));
       }
     }
-    for (size_t i = from; i < to; ++i) stream_ids.push_back(streamId(ids[i]));
+    if (stream_ids.empty()) continue;
     std::vector<std::string_view> args{group_, window};
     args.insert(args.end(), stream_ids.begin(), stream_ids.end());
     if (auto r = runScript(writer_, ack_script_, keys, args); !r) return tl::unexpected(r.error());
@@ -282,9 +300,7 @@ Result<void> RedisBus::writeAcks(const std::vector<int64_t>& ids) {
       for (size_t i = from; i < to; ++i) {
         auto it = held_.find(ids[i]);
         if (it == held_.end()) continue;
-        held_bytes_ -= std::min(held_bytes_.load(), it->second.bytes);
-        held_updates_ -= 1;
-        held_.erase(it);
+        forget(it);
         ++freed;
       }
     }
@@ -293,187 +309,30 @@ Result<void> RedisBus::writeAcks(const std::vector<int64_t>& ids) {
   return {};
 }
 
-// ---- lease
-
-size_t RedisBus::roomFor(size_t max) const {
-  const size_t held = held_updates_.load();
-  if (held >= options_.window.max_updates) return 0;
-  if (held > 0 && held_bytes_.load() >= options_.window.max_bytes) return 0;
-  return std::min(max, options_.window.max_updates - held);
-}
-
-std::vector<QueueEntry> RedisBus::lease(size_t max, milliseconds wait) {
-  const auto deadline = Clock::now() + wait;
-  const uint64_t generation = wake_generation_.load();
-  std::lock_guard lease_lock(lease_mutex_);  // one reader of the group per process at a time
-  while (wake_generation_.load() == generation) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    // Renewed here, not in leaseOnce: a full window still renews what it holds.
-    if (const auto now = Clock::now(); now >= next_renew_) {
-      auto renewed = renew();
-      noteLeaseResult(renewed ? Result<std::vector<QueueEntry>>()
-                              : tl::unexpected(renewed.error()));
-      if (renewed) next_renew_ = now + std::max(options_.lease_timeout / 3, milliseconds(1));
-    }
-    const size_t room = roomFor(max);
-    if (room > 0) {
-      auto got = leaseOnce(room, std::clamp(left, milliseconds(0), kSlice));
-      noteLeaseResult(got);
-      if (got && !got->empty()) return take(std::move(*got));
-      if (!got) {
-        // Redis is down: the connection's backoff makes the next tries cheap; pause a slice.
-        std::unique_lock lock(mutex_);
-        lease_cv_.wait_for(lock, std::clamp(left, milliseconds(0), kSlice),
-                           [&] { return wake_generation_.load() != generation; });
-      }
-    } else {
-      std::unique_lock lock(mutex_);  // the window is full: wait for an ack
-      lease_cv_.wait_for(lock, std::clamp(left, milliseconds(0), kSlice),
-                         [&] { return wake_generation_.load() != generation || roomFor(max) > 0; });
-    }
-    if (Clock::now() >= deadline) break;
-  }
-  return {};
-}
-
-void RedisBus::noteLeaseResult(const Result<std::vector<QueueEntry>>& r) {
-  if (!r) {
-    metrics_.counter("botfn_bus_redis_errors_total", "op=\"lease\"")++;
-    if (!lease_down_)
-      log::get("storage")->warn("bus: leasing stopped, retrying: {}", r.error().describe());
-    lease_down_ = true;
-  } else if (lease_down_) {
-    log::get("storage")->info("bus: leasing resumed");
-    lease_down_ = false;
-  }
-}
-
-Result<std::vector<QueueEntry>> RedisBus::leaseOnce(size_t room, milliseconds block) {
-  const auto now = Clock::now();
-  if (!own_pending_done_) {
-    // What this consumer held when it stopped: delivered again before anything new.
-    auto r = readGroup(pending_cursor_, room, milliseconds(0), true);
-    if (!r) return r;
-    if (!r->empty()) {
-      pending_cursor_ = streamId(r->back().id);
-      return r;
-    }
-    own_pending_done_ = true;
-  }
-  if (now >= next_claim_) {
-    auto r = reclaim(room);
-    if (!r) return r;
-    if (claim_cursor_ == "0-0")
-      next_claim_ = now + std::max(options_.lease_timeout / 4, milliseconds(1));
-    if (!r->empty()) return r;
-  }
-  return readGroup(">", room, block, false);
-}
-
-Result<std::vector<QueueEntry>> RedisBus::readGroup(const std::string& from, size_t room,
-                                                    milliseconds block, bool redelivered) {
-  const std::string count = std::to_string(room);
-  const std::string block_ms = std::to_string(block.count());
-  Command c{"XREADGROUP", "GROUP", group_, options_.consumer, "COUNT", count};
-  // BLOCK 0 would wait forever; a reply of our own pending entries never blocks anyway.
-  if (block.count() > 0 && from == ">") {
-    c.emplace_back("BLOCK");
-    c.emplace_back(block_ms);
-  }
-  c.insert(c.end(), {"STREAMS", stream_, from});
-  auto r = leaser_.call(c, block);
-  if (!r && mentions(r.error(), "NOGROUP")) {
-    // Redis lost its data (restarted without persistence): the group starts again.
-    if (auto g = ensureGroup(leaser_); !g) return tl::unexpected(g.error());
-    r = leaser_.call(c, block);
-  }
-  if (!r) return tl::unexpected(r.error());
-  std::vector<QueueEntry> out;
-  if (r->type != Reply::Type::Array || r->elements.empty()) return out;  // nil: nothing came
-  const Reply& stream = r->elements[0];
-  if (stream.elements.size() < 2) return out;
-  for (const auto& item : stream.elements[1].elements) {
-    QueueEntry e;
-    if (parseEntry(item, e)) {
-      e.redelivered = redelivered;
-      out.push_back(std::move(e));
-    } else if (!item.elements.empty()) {
-      // Deleted while pending (acked by another consumer): clear it from our pending list, and
-      // keep reading past it.
-      if (redelivered) pending_cursor_ = item.elements[0].str;
-      (void)leaser_.call({"XACK", stream_, group_, item.elements[0].str});
-    }
-  }
-  if (out.empty() && redelivered && !stream.elements[1].elements.empty())
-    return readGroup(pending_cursor_, room, block, redelivered);
-  return out;
-}
-
-Result<std::vector<QueueEntry>> RedisBus::reclaim(size_t room) {
-  const std::string idle = std::to_string(options_.lease_timeout.count());
-  const std::string count = std::to_string(room);
-  auto r = leaser_.call(
-      {"XAUTOCLAIM", stream_, group_, options_.consumer, idle, claim_cursor_, "COUNT", count});
-  if (!r && mentions(r.error(), "NOGROUP")) {
-    if (auto g = ensureGroup(leaser_); !g) return tl::unexpected(g.error());
-    return std::vector<QueueEntry>{};
-  }
-  if (!r) return tl::unexpected(r.error());
-  std::vector<QueueEntry> out;
-  if (r->type != Reply::Type::Array || r->elements.size() < 2) return out;
-  claim_cursor_ = r->elements[0].str;
-  for (const auto& item : r->elements[1].elements) {
-    QueueEntry e;
-    if (!parseEntry(item, e)) continue;
-    e.redelivered = true;  // its consumer stopped renewing it: it may have run
-    out.push_back(std::move(e));
-  }
-  if (!out.empty())
-    log::get("storage")->warn("bus: reclaimed {} entries idle for over {} ms", out.size(),
-                              options_.lease_timeout.count());
-  return out;
-}
-
-Result<void> RedisBus::renew() {
-  std::vector<std::string> ids;
+void RedisBus::abandon(int64_t entry_id) {
   {
     std::lock_guard lock(mutex_);
-    ids.reserve(held_.size());
-    for (const auto& [id, held] : held_) ids.push_back(streamId(id));
-  }
-  for (size_t from = 0; from < ids.size(); from += kIdsPerScript) {
-    std::vector<std::string_view> args{group_, options_.consumer};
-    for (size_t i = from; i < std::min(ids.size(), from + kIdsPerScript); ++i)
-      args.emplace_back(ids[i]);
-    if (auto r = runScript(leaser_, renew_script_, {stream_}, args); !r)
-      return tl::unexpected(r.error());
-  }
-  return {};
-}
-
-std::vector<QueueEntry> RedisBus::take(std::vector<QueueEntry> entries) {
-  std::vector<QueueEntry> out;
-  out.reserve(entries.size());
-  std::lock_guard lock(mutex_);
-  for (auto& e : entries) {
-    const size_t bytes = entryBytes(e);
-    if (!held_.emplace(e.id, Held{seenKey(e.bot, e.update_id), bytes}).second) continue;
-    held_updates_ += 1;
-    held_bytes_ += bytes;
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-void RedisBus::wakeAll() {
-  {
-    std::lock_guard lock(mutex_);
-    wake_generation_ += 1;
+    auto it = held_.find(entry_id);
+    if (it == held_.end()) return;
+    forget(it);
   }
   lease_cv_.notify_all();
 }
 
+void RedisBus::setBusyLanes(BusyLanes busy) {
+  std::lock_guard lock(busy_mutex_);
+  busy_lanes_ = std::move(busy);
+}
+
 // ---- reads
+
+bool RedisBus::holds(const QueueEntry& entry) const {
+  return keeper_->owns(partitionOf(entry.bot, entry.lane));
+}
+
+bool RedisBus::ownsLane(std::string_view lane_key) const {
+  return keeper_->owns(lanePartition(lane_key, options_.partitions));
+}
 
 QueueLoad RedisBus::queueLoad() const {
   const size_t updates = held_updates_.load(std::memory_order_relaxed);
@@ -483,10 +342,15 @@ QueueLoad RedisBus::queueLoad() const {
 }
 
 size_t RedisBus::depth() const {
+  std::vector<Command> commands;
+  for (const auto& s : streams_) commands.push_back({"XLEN", s});
   std::lock_guard lock(reader_mutex_);
-  // XDEL at each ack keeps the stream to what is pushed and not acked (by every instance).
-  if (auto r = reader_.call({"XLEN", stream_}); r && r->type == Reply::Type::Integer)
-    last_depth_ = static_cast<size_t>(r->integer);
+  // XDEL at each ack keeps the streams to what is pushed and not acked (by every instance).
+  if (auto r = reader_.pipeline(commands)) {
+    size_t total = 0;
+    for (const auto& len : *r) total += len.type == Reply::Type::Integer ? len.integer : 0;
+    last_depth_ = total;
+  }
   return last_depth_;  // the last value read while Redis is down
 }
 

@@ -16,12 +16,16 @@ namespace botfn::storage::redis {
 struct RedisBusOptions {
   std::string url;                // redis://[:password@]host[:port][/db]
   std::string prefix = "botfn:";  // every key starts with it (a cluster needs a {hash tag} in it)
-  // This process's name in the consumer group. A restarted process with the same name takes its
-  // own unacked entries back at once; "" means the host name.
+  // This instance's name: its consumer in the groups and its partition leases. A restarted
+  // instance with the same name takes its partitions back at once; "" means the host name.
+  // Several instances on one host need names of their own (the app uses host:port).
   std::string consumer;
-  // An entry leased by a consumer that has not renewed it for this long is reclaimed by another
-  // (XAUTOCLAIM) and delivered again with redelivered = true.
-  std::chrono::milliseconds lease_timeout{60000};
+  // The lanes are hashed into this many partitions (streams); every instance must agree.
+  size_t partitions = 16;
+  // A partition lease not renewed for this long (the instance died or lost Redis) passes to
+  // another instance, which claims what it left pending and delivers it with redelivered = true.
+  std::chrono::milliseconds lease_timeout{15000};
+  bool hand_back_on_stop = true;  // test-only false: stop as a killed process does
   std::chrono::milliseconds call_timeout{2000};
   std::chrono::milliseconds connect_timeout{2000};
   int64_t dedupe_window_s = 3600;

@@ -158,6 +158,21 @@ void Stack::startBotfn(bool expect_ready) {
   }
 }
 
+Stack::Instance Stack::startInstance(const std::string& name) {
+  const auto port_file = dir_ / (name + ".port");
+  std::filesystem::remove(port_file);
+  std::map<std::string, std::string> env{{"E2E_BOT_TOKEN", token_},
+                                         {"E2E_BOT_SECRET", options_.secret}};
+  for (const auto& [k, v] : options_.env) env[k] = v;
+  Instance i;
+  i.process = std::make_unique<Process>(
+      std::vector<std::string>{BOTFN_BIN, "serve", "--config", (dir_ / "botfn.toml").string(),
+                               "--port-file", port_file.string()},
+      env, dir_ / "logs", name);
+  i.port = readPort(port_file, *i.process, name.c_str());
+  return i;
+}
+
 int Stack::stopBotfn(int sig, std::chrono::milliseconds timeout) {
   botfn_->signal(sig);
   return botfn_->wait(timeout);

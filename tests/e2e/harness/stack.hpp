@@ -41,6 +41,13 @@ class Stack {
   void reconfigure(std::string toml_extra);
   int stopBotfn(int sig = 15, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void killBotfn();
+  // Another `botfn serve` with the same config and env (several instances sharing a Bus and a
+  // Store); name tells its logs apart. Waits until it listens.
+  struct Instance {
+    std::unique_ptr<Process> process;
+    int port = 0;
+  };
+  Instance startInstance(const std::string& name);
   Process& botfn() { return *botfn_; }
   Process& fake() { return *fake_; }
 

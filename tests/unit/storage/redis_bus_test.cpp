@@ -1,8 +1,12 @@
 // RedisBus against a private redis-server (sharedRedis()): dedupe keys and XADD in one script
-// call, reclaim of a dead consumer's leases (and not of a live one's), the window cap, Redis
-// killed and restarted mid-use, and start-up errors that name the URL without its password.
+// call, partitions of the lanes leased by one instance at a time (taken over after a kill,
+// handed back at a stop, split between instances with every lane in order), the window cap,
+// Redis killed and restarted mid-use, and start-up errors that name the URL without its password.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "await.hpp"
@@ -14,6 +18,7 @@ namespace botfn::storage::redis {
 namespace {
 
 using contract::await;
+using contract::waitFor;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -79,7 +84,8 @@ TEST_F(RedisBusTest, DedupeAndEnqueueAreOneScriptCallAndTheIdIsAcceptedAgainAfte
   ASSERT_TRUE(bus);
   const int64_t evalsha_before = commandCalls("evalsha");
   EXPECT_EQ(*push(*bus, {1, 2, 1}), (Outcomes{kEnqueued, kEnqueued, kDuplicate}));
-  EXPECT_EQ(commandCalls("evalsha") - evalsha_before, 1);  // one round trip for the batch
+  // One round trip for the batch of 3 (the heartbeat thread may add one of its own).
+  EXPECT_LE(commandCalls("evalsha") - evalsha_before, 2);
   EXPECT_EQ(*push(*bus, {1}), Outcomes{kDuplicate});
   auto leased = bus->lease(10, milliseconds(1000));
   ASSERT_EQ(leased.size(), 2u);
@@ -96,9 +102,10 @@ TEST_F(RedisBusTest, DedupeAndEnqueueAreOneScriptCallAndTheIdIsAcceptedAgainAfte
   EXPECT_EQ(again, Outcomes{kEnqueued});
 }
 
-TEST_F(RedisBusTest, ASecondConsumerReclaimsADeadConsumersLeasesAsRedelivered) {
+TEST_F(RedisBusTest, ASecondInstanceTakesADeadInstancesLanesAfterTheLeaseAsRedelivered) {
   auto o = options("dead");
   o.lease_timeout = milliseconds(1000);
+  o.hand_back_on_stop = false;  // as kill -9: its leases run out
   {
     auto dead = open(o);
     ASSERT_TRUE(dead);
@@ -106,7 +113,7 @@ TEST_F(RedisBusTest, ASecondConsumerReclaimsADeadConsumersLeasesAsRedelivered) {
     auto leased = leaseAll(*dead, 2, std::chrono::seconds(10));
     ASSERT_EQ(leased.size(), 2u);
     EXPECT_FALSE(leased[0].redelivered);
-  }  // gone without acking: as a killed process
+  }
   o.consumer = "alive";
   auto alive = open(o);
   ASSERT_TRUE(alive);
@@ -120,45 +127,126 @@ TEST_F(RedisBusTest, ASecondConsumerReclaimsADeadConsumersLeasesAsRedelivered) {
   EXPECT_EQ(alive->depth(), 0u);
 }
 
-TEST_F(RedisBusTest, ALiveConsumersLeasesAreRenewedNotReclaimed) {
-  auto o = options("holder");
-  o.lease_timeout = milliseconds(1500);
-  auto holder = open(o);
-  ASSERT_TRUE(holder);
-  ASSERT_TRUE(push(*holder, {1}));
-  ASSERT_EQ(leaseAll(*holder, 1, std::chrono::seconds(10)).size(), 1u);
-  o.consumer = "other";
-  auto other = open(o);
-  ASSERT_TRUE(other);
-  // The holder keeps leasing (as its dispatcher does), which renews what it holds.
-  const auto until = Clock::now() + std::chrono::seconds(4);
-  while (Clock::now() < until) {
-    EXPECT_TRUE(holder->lease(10, milliseconds(50)).empty());
-    EXPECT_TRUE(other->lease(10, milliseconds(50)).empty());
-  }
+TEST_F(RedisBusTest, AGracefulStopHandsTheLanesOverAtOnce) {
+  auto o = options("leaving");
+  o.lease_timeout = milliseconds(60000);  // far longer than the test: only a hand-back is fast
+  auto leaving = std::make_unique<Metrics>();
+  auto first = openRedisBus(o, *leaving);
+  ASSERT_TRUE(first);
+  o.consumer = "staying";
+  auto staying = open(o);
+  ASSERT_TRUE(staying);
+  ASSERT_TRUE(push(**first, {1, 2, 3}));
+  std::vector<QueueEntry> got = leaseAll(**first, 1, std::chrono::seconds(10));
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(ack(**first, got[0].id));
+  first->reset();  // leased nothing more: hands every partition back
+  auto rest = leaseAll(*staying, 2, std::chrono::seconds(10));
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].update_id, 2);
+  EXPECT_EQ(rest[1].update_id, 3);
 }
 
-// Review finding: renewal ran only when lease() had room, so a process at its window cap lost
-// its leases to other instances while still running them.
-TEST_F(RedisBusTest, AFullWindowStillRenewsItsLeases) {
+// The per-chat order across instances: while one instance holds a lane's entry, no other instance
+// gets that lane's later entries, however long it waits and however full the holder is.
+TEST_F(RedisBusTest, ALaneHeldByOneInstanceIsNeverLeasedByAnother) {
   auto o = options("holder");
   o.lease_timeout = milliseconds(1500);
   o.window.max_updates = 1;
   auto holder = open(o);
   ASSERT_TRUE(holder);
-  ASSERT_TRUE(push(*holder, {1, 2}));
+  ASSERT_TRUE(push(*holder, {1, 2}));  // one lane
   ASSERT_EQ(leaseAll(*holder, 1, std::chrono::seconds(10)).size(), 1u);
   ASSERT_TRUE(holder->queueLoad().full);
   o.consumer = "other";
   o.window.max_updates = 20000;
   auto other = open(o);
   ASSERT_TRUE(other);
-  ASSERT_EQ(leaseAll(*other, 1, std::chrono::seconds(10))[0].update_id, 2);
-  const auto until = Clock::now() + std::chrono::seconds(4);
+  const auto until = Clock::now() + std::chrono::seconds(4);  // beyond the lease time
   while (Clock::now() < until) {
-    EXPECT_TRUE(holder->lease(10, milliseconds(50)).empty());  // full: renews only
-    EXPECT_TRUE(other->lease(10, milliseconds(50)).empty());
+    EXPECT_TRUE(holder->lease(10, milliseconds(50)).empty());  // full
+    EXPECT_TRUE(other->lease(10, milliseconds(50)).empty());   // not its lane
   }
+  EXPECT_TRUE(holder->ownsLane("b/c1"));
+  EXPECT_FALSE(other->ownsLane("b/c1"));
+}
+
+TEST_F(RedisBusTest, TwoInstancesSplitThePartitionsAndKeepEveryLaneInOrder) {
+  auto o = options("a");
+  o.lease_timeout = milliseconds(2000);
+  Metrics metrics_a, metrics_b;
+  auto a = openRedisBus(o, metrics_a);
+  ASSERT_TRUE(a);
+  o.consumer = "b";
+  auto b = openRedisBus(o, metrics_b);
+  ASSERT_TRUE(b);
+  constexpr int kLanes = 40, kPerLane = 10;
+  auto pushWave = [&](int wave) {
+    std::vector<InboundUpdate> items;
+    for (int i = 0; i < kLanes * kPerLane / 2; ++i) {
+      const int64_t id = wave * 1000 + i + 1;
+      items.push_back(InboundUpdate{"b", id, "c" + std::to_string(i % kLanes), "message",
+                                    "{\"update_id\":" + std::to_string(id) + "}"});
+    }
+    ASSERT_TRUE((await<Result<std::vector<PushOutcome>>>(
+        [&](auto done) { (*a)->push(std::move(items), std::nullopt, done); })));
+  };
+  pushWave(0);  // while a holds every partition and b is taking its share
+  // Each instance logs what it leased, works on it a little, then acks it: a lane moves only
+  // once drained, so the log holds every lane's ids in push order, each once.
+  std::mutex log_mutex;
+  std::map<std::string, std::vector<int64_t>> by_lane;
+  std::map<std::string, std::set<std::string>> instances_of_lane;
+  std::atomic<int> seen{0};
+  auto drain = [&](Bus& bus, const std::string& name) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (seen < kLanes * kPerLane && Clock::now() < deadline) {
+      for (auto& e : bus.lease(7, milliseconds(50))) {
+        {
+          std::lock_guard lock(log_mutex);
+          by_lane[e.lane].push_back(e.update_id);
+          instances_of_lane[e.lane].insert(name);
+        }
+        std::this_thread::sleep_for(milliseconds(2));
+        ++seen;
+        ASSERT_TRUE(ack(bus, e.id));
+      }
+    }
+  };
+  std::thread ta([&] { drain(**a, "a"); });
+  std::thread tb([&] { drain(**b, "b"); });
+  // Both settle on half of the 16 partitions, then the second wave is split between them.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return metrics_a.gauge("botfn_bus_partitions_owned").load() == 8 &&
+               metrics_b.gauge("botfn_bus_partitions_owned").load() == 8;
+      },
+      std::chrono::seconds(20)));
+  pushWave(1);
+  ta.join();
+  tb.join();
+  ASSERT_EQ(seen.load(), kLanes * kPerLane);
+  size_t lanes_on_b = 0;
+  for (const auto& [lane, ids] : by_lane) {
+    ASSERT_EQ(ids.size(), static_cast<size_t>(kPerLane)) << lane;
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << lane;
+    lanes_on_b += instances_of_lane[lane].count("b");
+  }
+  EXPECT_GT(lanes_on_b, 0u);
+  EXPECT_LT(lanes_on_b, static_cast<size_t>(kLanes));
+}
+
+TEST_F(RedisBusTest, APartitionCountOtherInstancesDoNotShareIsRefused) {
+  auto o = options("one");
+  auto first = open(o);
+  ASSERT_TRUE(first);
+  o.consumer = "two";
+  o.partitions = 8;
+  auto second = openRedisBus(o, metrics_);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::ConfigInvalid);
+  EXPECT_NE(second.error().detail.find("storage.redis_partitions"), std::string::npos)
+      << second.error().detail;
 }
 
 TEST_F(RedisBusTest, LeaseStopsAtTheWindowCapAndQueueLoadIsFull) {
