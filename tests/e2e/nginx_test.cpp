@@ -1,7 +1,7 @@
 // Webhooks through a real nginx (infra/nginx/botfn-test.conf + the production locations) to two
-// botfn instances sharing a private PostgreSQL and Redis: every update is handled once, both
-// instances get webhooks, the replies arrive, a dead instance's webhooks go to the other one, and
-// the public site hides /metrics and refuses bodies over botfn's limit.
+// botfn instances on a private PostgreSQL and Redis: each update handled once, both instances
+// used, every reply delivered; a dead or 503-answering instance's webhooks go to the other; the
+// public site forwards the client's address, hides /metrics and refuses bodies over botfn's limit.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
