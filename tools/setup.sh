@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs botfn's build and test dependencies from Debian packages. Idempotent: a
 # machine that already has them is left alone (no apt-get update, no network).
-# Never installs libnginx-mod-http-lua: it pulls libluajit2-5.1-2, which removes libluajit-5.1-dev.
+# nginx is Debian's plain package. Never installs libnginx-mod-http-lua (or nginx-extras, which
+# depends on it): it pulls libluajit2-5.1-2, which removes libluajit-5.1-dev.
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
   libpistache-dev libluajit-5.1-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libssl-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev libexpected-dev libsimdjson-dev libjemalloc-dev
-  wrk hey nginx-light python3 clang-format lua-check
+  wrk hey nginx openssl python3 python3-yaml clang-format lua-check
   libpqxx-dev postgresql libhiredis-dev redis-server
 )
 
@@ -37,7 +38,8 @@ if dpkg-query -W -f='${Status}' libluajit2-5.1-2 2>/dev/null | grep -q 'install 
   echo "setup: libluajit2-5.1-2 (OpenResty fork) is installed and conflicts with libluajit-5.1-dev" >&2
   exit 1
 fi
-# nginx is only for the side-by-side benchmark; keep it from squatting on port 80.
+# nginx is for the side-by-side benchmark, `nginx -t` on infra/ (tools/check-infra.sh) and the
+# e2e test through nginx, which all start their own; keep the system service off port 80.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 pkill -x nginx 2>/dev/null || true
 # Tests start private PostgreSQL and Redis servers on free loopback ports (tests/support); the

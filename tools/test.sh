@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs dependencies, builds (RelWithDebInfo), runs CTest (unit, contract,
-# corpus, e2e, regression, lint: clang-format and luacheck), checks that generated docs are
-# current, builds the unit-level tests with ASan+UBSan and runs them, and runs the benchmarks as
-# a short smoke test. Prints each phase's duration.
+# corpus, e2e, regression, lint: clang-format and luacheck, infra: nginx -t and systemd-analyze
+# verify on infra/), checks that generated docs are current, builds the unit-level tests with
+# ASan+UBSan and runs them, and runs the benchmarks as a short smoke test. Prints each phase's
+# duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

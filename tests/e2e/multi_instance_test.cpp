@@ -27,10 +27,7 @@ TEST(MultiInstanceE2E, ThreeInstancesKeepEveryChatInOrderThroughAKill) {
   // A short lease: the killed instance's lanes move within seconds.
   o.toml_extra = "[storage]\nredis_lease_ms = 3000\n";
   Stack s(o);
-  std::vector<Stack::Instance> others;
-  others.push_back(s.startInstance("botfn-2"));
-  others.push_back(s.startInstance("botfn-3"));
-  const std::vector<int> ports{s.port(), others[0].port, others[1].port};
+  const std::vector<int> ports{s.port(), s.startInstance(), s.startInstance()};
 
   constexpr int kChats = 500, kPerChat = 20;
   constexpr int64_t kFirstUser = 500000;
@@ -72,7 +69,7 @@ TEST(MultiInstanceE2E, ThreeInstancesKeepEveryChatInOrderThroughAKill) {
   // The kill, a third of the way in: whatever instance 2 holds (leased updates, replies in
   // flight, its partitions) must move to the others.
   while (posted < kChats * kPerChat / 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  others[0].process->kill9();
+  s.instance(0).kill9();
   for (auto& p : posters) p.join();
   ASSERT_EQ(failures.load(), 0) << s.logs();
 

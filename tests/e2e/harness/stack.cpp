@@ -66,6 +66,7 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
 }
 
 Stack::~Stack() {
+  instances_.clear();
   botfn_.reset();
   fake_.reset();
   if (!getenv("BOTFN_E2E_KEEP")) std::filesystem::remove_all(dir_);
@@ -135,17 +136,31 @@ void Stack::reconfigure(std::string toml_extra) {
   writeConfig();
 }
 
-void Stack::startBotfn(bool expect_ready) {
-  if (botfn_) past_logs_ += botfn_->stderrText();
-  std::filesystem::remove(dir_ / "botfn.port");
+std::unique_ptr<Process> Stack::spawnBotfn(const std::string& name,
+                                           const std::map<std::string, std::string>& extra_env) {
+  std::filesystem::remove(dir_ / (name + ".port"));
   std::map<std::string, std::string> env{{"E2E_BOT_TOKEN", token_},
                                          {"E2E_BOT_SECRET", options_.secret}};
   for (const auto& [k, v] : options_.env) env[k] = v;
-  botfn_ = std::make_unique<Process>(
+  for (const auto& [k, v] : extra_env) env[k] = v;
+  return std::make_unique<Process>(
       std::vector<std::string>{BOTFN_BIN, options_.polling ? "poll" : "serve", "--config",
                                (dir_ / "botfn.toml").string(), "--port-file",
-                               (dir_ / "botfn.port").string()},
-      env, dir_ / "logs", "botfn");
+                               (dir_ / (name + ".port")).string()},
+      env, dir_ / "logs", name);
+}
+
+int Stack::startInstance(const std::map<std::string, std::string>& env) {
+  const std::string name = "botfn" + std::to_string(instances_.size() + 2);
+  auto with_file = env;
+  with_file.emplace("BOTFN_STORAGE_PATH", (dir_ / (name + ".sqlite")).string());
+  instances_.push_back(spawnBotfn(name, with_file));
+  return readPort(dir_ / (name + ".port"), *instances_.back(), name.c_str());
+}
+
+void Stack::startBotfn(bool expect_ready) {
+  if (botfn_) past_logs_ += botfn_->stderrText();
+  botfn_ = spawnBotfn("botfn", {});
   if (!expect_ready) return;
   port_ = readPort(dir_ / "botfn.port", *botfn_, "botfn");
   if (!options_.polling && options_.webhook) {
@@ -156,21 +171,6 @@ void Stack::startBotfn(bool expect_ready) {
                      {{"Content-Type", "application/json"}});
     if (r.status != 200) throw std::runtime_error("setWebhook at the fake failed: " + r.body);
   }
-}
-
-Stack::Instance Stack::startInstance(const std::string& name) {
-  const auto port_file = dir_ / (name + ".port");
-  std::filesystem::remove(port_file);
-  std::map<std::string, std::string> env{{"E2E_BOT_TOKEN", token_},
-                                         {"E2E_BOT_SECRET", options_.secret}};
-  for (const auto& [k, v] : options_.env) env[k] = v;
-  Instance i;
-  i.process = std::make_unique<Process>(
-      std::vector<std::string>{BOTFN_BIN, "serve", "--config", (dir_ / "botfn.toml").string(),
-                               "--port-file", port_file.string()},
-      env, dir_ / "logs", name);
-  i.port = readPort(port_file, *i.process, name.c_str());
-  return i;
 }
 
 int Stack::stopBotfn(int sig, std::chrono::milliseconds timeout) {
@@ -273,8 +273,8 @@ std::string Stack::lastText(int64_t chat) {
   return m.empty() ? "" : m.back().value("text", "");
 }
 
-double Stack::metric(const std::string& series) {
-  auto r = request("GET", "http://127.0.0.1:" + std::to_string(port_) + "/metrics");
+double Stack::metric(const std::string& series, int port) {
+  auto r = request("GET", "http://127.0.0.1:" + std::to_string(port ? port : port_) + "/metrics");
   std::istringstream in(r.body);
   std::string line;
   while (std::getline(in, line)) {
@@ -298,6 +298,12 @@ std::string Stack::sql(const std::string& query) {
   return s;
 }
 
-std::string Stack::logs() const { return past_logs_ + (botfn_ ? botfn_->stderrText() : ""); }
+std::string Stack::logs() const {
+  std::string out = past_logs_ + (botfn_ ? botfn_->stderrText() : "");
+  for (size_t i = 0; i < instances_.size(); ++i) {
+    out += "\n--- botfn" + std::to_string(i + 2) + "\n" + instances_[i]->stderrText();
+  }
+  return out;
+}
 
 }  // namespace botfn::e2e

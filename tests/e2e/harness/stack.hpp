@@ -41,13 +41,10 @@ class Stack {
   void reconfigure(std::string toml_extra);
   int stopBotfn(int sig = 15, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void killBotfn();
-  // Another `botfn serve` with the same config and env (several instances sharing a Bus and a
-  // Store); name tells its logs apart. Waits until it listens.
-  struct Instance {
-    std::unique_ptr<Process> process;
-    int port = 0;
-  };
-  Instance startInstance(const std::string& name);
+  // One more botfn process on the same config and environment plus `env` (several instances
+  // sharing PostgreSQL and Redis); returns its port. Stopped with the Stack.
+  int startInstance(const std::map<std::string, std::string>& env = {});
+  Process& instance(size_t i) { return *instances_.at(i); }
   Process& botfn() { return *botfn_; }
   Process& fake() { return *fake_; }
 
@@ -76,8 +73,9 @@ class Stack {
   nlohmann::json waitMessages(int64_t chat, size_t n,
                               std::chrono::milliseconds timeout = std::chrono::seconds(15));
   std::string lastText(int64_t chat);
-  // A counter or gauge from /metrics ("name{labels}" exactly as rendered); 0 when absent.
-  double metric(const std::string& series);
+  // A counter or gauge from /metrics ("name{labels}" exactly as rendered); 0 when absent. port 0
+  // = the first instance.
+  double metric(const std::string& series, int port = 0);
   bool waitMetric(const std::string& series, double at_least,
                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
   std::string sql(const std::string& query);  // runs sqlite3 on the database (read-only use)
@@ -86,6 +84,8 @@ class Stack {
  private:
   void writeConfig();
   void copyScripts();
+  std::unique_ptr<Process> spawnBotfn(const std::string& name,
+                                      const std::map<std::string, std::string>& extra_env);
 
   StackOptions options_;
   std::filesystem::path dir_;
@@ -93,6 +93,7 @@ class Stack {
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<Process> fake_;
   std::unique_ptr<Process> botfn_;
+  std::vector<std::unique_ptr<Process>> instances_;  // startInstance()
   std::string past_logs_;
   int port_ = 0;
   int fake_port_ = 0;
