@@ -21,6 +21,8 @@ PgOptions pgOptionsOf(const PostgresOptions& o) {
 }
 
 // Inserts one batch; OVERRIDING SYSTEM VALUE lets an app's identity column take the copied ids.
+// exec_params, not exec: libpqxx 6 aborts its transaction object when an exec() fails, and the
+// writer could then not roll back to the job's savepoint.
 Result<void> insertBatch(pqxx::transaction_base& txn, const std::string& qualified,
                          const std::vector<std::string>& columns,
                          const std::vector<TextRow>& batch) try {
@@ -35,7 +37,7 @@ Result<void> insertBatch(pqxx::transaction_base& txn, const std::string& qualifi
     }
     sql += ')';
   }
-  txn.exec0(sql);
+  txn.exec_params0(sql);
   return {};
 } catch (const std::exception& e) {  // a value the column's type does not take, a broken link
   return tl::unexpected(pgError(e, "insert"));
@@ -52,8 +54,9 @@ void moveSequences(pqxx::transaction_base& txn, const std::string& schema,
   for (const auto& row : sequences) {
     if (row[1].is_null()) continue;
     const std::string column = txn.quote_name(row[0].as<std::string>());
-    txn.exec("SELECT setval(" + txn.quote(row[1].as<std::string>()) + ", COALESCE(max(" + column +
-             "), 0) + 1, false) FROM " + txn.quote_name(schema) + "." + txn.quote_name(table));
+    txn.exec_params("SELECT setval(" + txn.quote(row[1].as<std::string>()) + ", COALESCE(max(" +
+                    column + "), 0) + 1, false) FROM " + txn.quote_name(schema) + "." +
+                    txn.quote_name(table));
   }
 }
 
@@ -111,7 +114,7 @@ class PgDataTarget final : public DataTarget {
         const std::string schema = schemaOf(copy.table);
         const std::string qualified =
             txn.quote_name(schema) + "." + txn.quote_name(copy.table.name);
-        if (copy.table.owner == TableOwner::App) txn.exec0("DELETE FROM " + qualified);
+        if (copy.table.owner == TableOwner::App) txn.exec_params0("DELETE FROM " + qualified);
         copy.rows = 0;
         auto r = source.readRows(copy.table, copy.columns, [&](std::vector<TextRow>&& batch) {
           copy.rows += static_cast<int64_t>(batch.size());
