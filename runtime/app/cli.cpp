@@ -7,6 +7,7 @@
 #include "app/chat_client.hpp"
 #include "app/config.hpp"
 #include "app/docs_gen.hpp"
+#include "app/migrate_data.hpp"
 #include "app/server_app.hpp"
 #include "core/log.hpp"
 
@@ -96,6 +97,21 @@ int runCli(int argc, char** argv) {
   auto* migrate_cmd = cli.add_subcommand("migrate", "apply system and app migrations, then exit");
   migrate_flags.add(migrate_cmd, false);
   migrate_cmd->callback([&] { rc = migrate(load(migrate_flags)); });
+
+  CommonFlags move_flags;
+  move_flags.require_tokens = false;
+  MigrateDataOptions move_options;
+  auto* move_cmd = cli.add_subcommand(
+      "migrate-data",
+      "copy an embedded bot's state (storage.path) into a new PostgreSQL database; stop botfn "
+      "first");
+  move_flags.add(move_cmd, false);
+  move_cmd->add_option("--to", move_options.to,
+                       "postgresql:// URL of the target (default: storage.postgres_url)");
+  move_cmd->add_flag("--keep-queued", move_options.keep_queued,
+                     "leave queued updates in the file (only when the queue stays there: no "
+                     "REDIS_URL)");
+  move_cmd->callback([&] { rc = migrateData(load(move_flags), move_options); });
 
   CommonFlags check_flags;
   check_flags.require_tokens = false;

@@ -63,6 +63,8 @@ std::unique_ptr<storage::Backend> openStorage(const Config& c, Metrics& metrics,
   }
 }
 
+}  // namespace
+
 int migrateApps(const Config& c, storage::AppSql& store) {
   for (const auto& app : appsOf(c)) {
     const auto dir = std::filesystem::path(c.scripts_dir) / "apps" / app / "migrations";
@@ -76,23 +78,24 @@ int migrateApps(const Config& c, storage::AppSql& store) {
   return 0;
 }
 
+// scheme://user:password@host/...: the password never reaches a log line.
+void registerUrlSecret(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon != std::string::npos && colon < at)
+    log::addSecret(url.substr(colon + 1, at - colon - 1));
+}
+
 void registerSecrets(const Config& c) {
   for (const auto& [name, bot] : c.bots) {
     log::addSecret(bot.token);
     log::addSecret(bot.secret);
   }
-  // scheme://user:password@host/...: the password never reaches a log line.
-  for (const auto* url : {&c.storage_postgres_url, &c.storage_redis_url}) {
-    const size_t scheme = url->find("://");
-    const size_t at = url->find('@');
-    if (scheme == std::string::npos || at == std::string::npos || at < scheme) continue;
-    const size_t colon = url->find(':', scheme + 3);
-    if (colon != std::string::npos && colon < at)
-      log::addSecret(url->substr(colon + 1, at - colon - 1));
-  }
+  registerUrlSecret(c.storage_postgres_url);
+  registerUrlSecret(c.storage_redis_url);
 }
-
-}  // namespace
 
 int serve(const Config& c, const ServeOptions& options) {
   auto log = log::get("app");

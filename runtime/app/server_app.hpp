@@ -7,6 +7,10 @@
 
 #include "app/config.hpp"
 
+namespace botfn::storage {
+class AppSql;
+}
+
 namespace botfn::app {
 
 struct ServeOptions {
@@ -24,5 +28,13 @@ int check(const Config& config);
 int webhookCommand(const Config& config, const std::string& action, const std::string& bot,
                    const std::string& url, bool print = true);
 int dlqList(const Config& config, size_t limit);
+
+// Shared with `botfn migrate-data` (migrate_data.cpp).
+// Applies every configured app's migrations; returns the exit code (2 when one fails).
+int migrateApps(const Config& config, storage::AppSql& store);
+// Registers the bot tokens and the passwords of the storage URLs as log secrets.
+void registerSecrets(const Config& config);
+// Registers the password of scheme://user:password@host/... as a log secret.
+void registerUrlSecret(const std::string& url);
 
 }  // namespace botfn::app

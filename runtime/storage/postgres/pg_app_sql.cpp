@@ -301,11 +301,19 @@ Result<void> runAppScript(pqxx::transaction_base& txn, const std::string& sql) {
   if (auto refusal = refusalOf(sql, true); !refusal.empty()) {
     return fail(ErrorCode::SqlRefused, refusal);
   }
+  // A subtransaction of its own: libpqxx 6 closes a transaction whose exec() fails, after which
+  // the writer could not roll back to the job's savepoint and the script's error was lost behind
+  // "transaction which is already closed". (A script holds several statements, so it cannot go
+  // through exec_params, which leaves the transaction open.)
+  auto* outer = dynamic_cast<pqxx::dbtransaction*>(&txn);
+  if (!outer) return fail(ErrorCode::Internal, "an app script needs a write transaction");
   try {
-    txn.exec0(
+    pqxx::subtransaction script(*outer, "botfn_app_script");
+    script.exec0(
         "SET LOCAL ROLE botfn_app; SET LOCAL search_path = app; SET LOCAL statement_timeout = 0");
-    txn.exec(sql);
-    txn.exec0("RESET ROLE; RESET search_path; RESET statement_timeout");
+    script.exec(sql);
+    script.exec0("RESET ROLE; RESET search_path; RESET statement_timeout");
+    script.commit();
   } catch (const std::exception& e) {
     return tl::unexpected(appError(e, AppSqlLimits{}));
   }
