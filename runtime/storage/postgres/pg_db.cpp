@@ -128,7 +128,13 @@ void PgDb::run() {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty() && stopping_) return;
-      batch.swap(jobs_);  // group commit: everything pending, no added delay
+      if (options_.max_group_jobs == 0 || jobs_.size() <= options_.max_group_jobs) {
+        batch.swap(jobs_);  // group commit: everything pending, no added delay
+      } else {
+        const auto end = jobs_.begin() + static_cast<std::ptrdiff_t>(options_.max_group_jobs);
+        batch.assign(std::make_move_iterator(jobs_.begin()), std::make_move_iterator(end));
+        jobs_.erase(jobs_.begin(), end);
+      }
     }
     std::vector<Result<void>> results(batch.size());
     Result<void> txn = applyGroup(batch, results);

@@ -29,6 +29,8 @@ struct PgOptions {
   std::chrono::seconds connect_timeout{5};
   // Every statement of botfn's own is bounded too: a server that hangs fails the write.
   std::chrono::milliseconds statement_timeout{30000};
+  // Jobs per transaction at most; 0 = all pending (group commit). 1 only for the bench.
+  size_t max_group_jobs = 0;
 };
 
 // A write job runs inside the group transaction, in its own savepoint. after runs on the writer
