@@ -1,10 +1,19 @@
 -- wrk script: POSTs ~600-byte Telegram updates with unique update_ids over 1000 chats, with the
--- webhook secret header. Each wrk thread gets its own id range.
+-- webhook secret header. Each wrk thread gets its own id range. Used by bench/run.sh and
+-- bench/backends.sh.
+-- BENCH_TARGETS="host:port,host:port" spreads the threads round-robin over several servers
+-- (bench/backends.sh --instances N); unset, every thread uses the URL's.
 local threads = {}
 local counter = 0
+local targets = {}
+for t in string.gmatch(os.getenv("BENCH_TARGETS") or "", "[^,]+") do table.insert(targets, t) end
 
 function setup(thread)
   thread:set("base", #threads * 100000000 + 1)
+  if #targets > 0 then
+    local host, port = string.match(targets[#threads % #targets + 1], "^(.-):(%d+)$")
+    thread.addr = wrk.lookup(host, port)[1]
+  end
   table.insert(threads, thread)
 end
 

@@ -45,6 +45,9 @@ struct PostgresOptions {
   std::string url;  // postgresql://user[:password]@host:port/db; the password is never logged
   size_t read_connections = 4;
   int connect_timeout_s = 5;
+  // Jobs one writer transaction carries at most; 0 = every pending job (group commit). Not a
+  // config key: bench/pg_commit_bench sets 1 to measure what group commit gives.
+  size_t max_group_jobs = 0;
 };
 
 struct BackendOptions {

@@ -1,5 +1,5 @@
-// The writer thread (group commit, a subtransaction per job), the reader pool, and what each
-// PostgreSQL error means for botfn.
+// The writer thread (group commit, redone with a subtransaction per job when one fails), the
+// reader pool, and what each PostgreSQL error means for botfn.
 #include "storage/postgres/pg_db.hpp"
 
 #include <future>
@@ -128,7 +128,13 @@ void PgDb::run() {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty() && stopping_) return;
-      batch.swap(jobs_);  // group commit: everything pending, no added delay
+      if (options_.max_group_jobs == 0 || jobs_.size() <= options_.max_group_jobs) {
+        batch.swap(jobs_);  // group commit: everything pending, no added delay
+      } else {
+        const auto end = jobs_.begin() + static_cast<std::ptrdiff_t>(options_.max_group_jobs);
+        batch.assign(std::make_move_iterator(jobs_.begin()), std::make_move_iterator(end));
+        jobs_.erase(jobs_.begin(), end);
+      }
     }
     std::vector<Result<void>> results(batch.size());
     Result<void> txn = applyGroup(batch, results);
@@ -153,26 +159,47 @@ Result<void> PgDb::applyGroup(std::deque<PgJob>& batch, std::vector<Result<void>
     if (!reopened) return tl::unexpected(reopened.error());
     writer_ = std::move(*reopened);
   }
+  // First without savepoints: two round trips per job saved, and jobs almost never fail. When a
+  // job fails, the group is undone and redone with a savepoint per job, so only the failing jobs
+  // lose their writes (jobs are re-runnable: they apply the same writes again). A job that failed
+  // is not run again: its failure stands, and a runaway statement costs the writer its time
+  // once, not once per pass.
+  std::vector<bool> failed(batch.size(), false);
+  bool savepoints = false;
   try {
-    pqxx::work txn(*writer_);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      // A savepoint per job: one that fails (a unique key, a runaway app statement) loses only
-      // its own writes.
-      Result<void> r;
-      txn.exec0("SAVEPOINT botfn_job");
-      try {
-        r = batch[i].apply(txn);
-      } catch (const pqxx::broken_connection&) {
-        throw;
-      } catch (const std::exception& e) {
-        r = tl::unexpected(pgError(e, "write"));
+    while (true) {
+      pqxx::work txn(*writer_);
+      bool redo = false;
+      for (size_t i = 0; i < batch.size() && !redo; ++i) {
+        if (failed[i]) continue;
+        if (savepoints) txn.exec0("SAVEPOINT botfn_job");
+        Result<void> r;
+        try {
+          r = batch[i].apply(txn);
+        } catch (const pqxx::broken_connection&) {
+          throw;
+        } catch (const std::exception& e) {
+          r = tl::unexpected(pgError(e, "write"));
+        }
+        if (!r && r.error().isStorageFault()) return tl::unexpected(r.error());  // the group failed
+        if (r) {
+          if (savepoints) txn.exec0("RELEASE SAVEPOINT botfn_job");
+          results[i] = {};
+          continue;
+        }
+        failed[i] = true;
+        results[i] = std::move(r);
+        if (savepoints) {
+          txn.exec0("ROLLBACK TO SAVEPOINT botfn_job");
+        } else {
+          savepoints = true;  // the transaction is undone as txn goes out of scope
+          redo = true;
+        }
       }
-      if (!r && r.error().isStorageFault()) return tl::unexpected(r.error());  // the group failed
-      txn.exec0(r ? "RELEASE SAVEPOINT botfn_job" : "ROLLBACK TO SAVEPOINT botfn_job");
-      results[i] = std::move(r);
+      if (redo) continue;
+      txn.commit();
+      return {};
     }
-    txn.commit();
-    return {};
   } catch (const std::exception& e) {
     Error error = pgError(e, "commit");
     if (error.code == ErrorCode::SqlError) error.code = ErrorCode::StorageWrite;

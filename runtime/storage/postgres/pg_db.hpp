@@ -1,8 +1,9 @@
 // PostgreSQL plumbing for the production Store (libpqxx 6.4; only storage/postgres includes
 // pqxx): one writer connection on its own thread that group-commits every pending job in one
-// transaction, a savepoint per job so one job's failure undoes only its writes, and a pool of
-// reader connections. Broken connections are reopened on the next use; a storage fault (server
-// down, disk full, serialization) is remembered for /readyz until a later write commits.
+// transaction (redone with a savepoint per job when one fails, so that job's failure undoes only
+// its writes), and a pool of reader connections. Broken connections are reopened on the next use; a
+// storage fault (server down, disk full, serialization) is remembered for /readyz until a later
+// write commits.
 #pragma once
 
 #include <atomic>
@@ -29,10 +30,13 @@ struct PgOptions {
   std::chrono::seconds connect_timeout{5};
   // Every statement of botfn's own is bounded too: a server that hangs fails the write.
   std::chrono::milliseconds statement_timeout{30000};
+  // Jobs per transaction at most; 0 = all pending (group commit). 1 only for the bench.
+  size_t max_group_jobs = 0;
 };
 
-// A write job runs inside the group transaction, in its own savepoint. after runs on the writer
-// thread once the transaction committed (or failed), with the job's result.
+// A write job runs inside the group transaction, and again in its own savepoint when another job
+// of the group failed: apply must be re-runnable. after runs on the writer thread once the
+// transaction committed (or failed), with the job's result.
 struct PgJob {
   std::function<Result<void>(pqxx::transaction_base&)> apply;
   std::function<void(Result<void>)> after;

@@ -12,6 +12,7 @@ PgOptions pgOptionsOf(const PostgresOptions& o) {
   out.url = o.url;
   out.read_connections = o.read_connections;
   out.connect_timeout = std::chrono::seconds(o.connect_timeout_s);
+  out.max_group_jobs = o.max_group_jobs;
   return out;
 }
 
