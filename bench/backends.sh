@@ -72,7 +72,7 @@ redis_port=$(free_port)
 mkdir -p "$tmp/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --appendonly no \
   --logfile "$tmp/redis/redis.log" &
-pids+=($!)
+pids+=("$!")
 redis_url="redis://127.0.0.1:$redis_port"
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
@@ -92,7 +92,7 @@ if [[ $phases == *4* ]]; then
   fake_port=$(free_port)
   "$fake_bin" --port "$fake_port" --token "$token" >"$tmp/fake.log" 2>&1 &
   fake_pid=$!
-  pids+=($fake_pid)
+  pids+=("$fake_pid")
   wait_port "$fake_port"
 fi
 
