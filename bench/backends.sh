@@ -72,7 +72,7 @@ redis_port=$(free_port)
 mkdir -p "$tmp/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --appendonly no \
   --logfile "$tmp/redis/redis.log" &
-pids+=($!)
+pids+=("$!")
 redis_url="redis://127.0.0.1:$redis_port"
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
@@ -92,7 +92,7 @@ if [[ $phases == *4* ]]; then
   fake_port=$(free_port)
   "$fake_bin" --port "$fake_port" --token "$token" >"$tmp/fake.log" 2>&1 &
   fake_pid=$!
-  pids+=($fake_pid)
+  pids+=("$fake_pid")
   wait_port "$fake_port"
 fi
 
@@ -268,14 +268,15 @@ if [[ $phases == *4* ]]; then
     shift 2
     local ports=() procs=() targets=""
     while (($#)); do ports+=("$1"); procs+=("$2"); targets+="${targets:+,}127.0.0.1:$1"; shift 2; done
-    local s0 t0 t1 s1 c0=0 c1=0 f0 f1 depth=0 p
+    local s0 t0 t1 s1 c0=0 c1=0 f0 f1 depth=0 d p
     s0=$(calls_now); for p in "${procs[@]}"; do c0=$((c0 + $(cpu_ticks "$p"))); done; f0=$(cpu_ticks "$fake_pid")
     t0=$(date +%s.%N)
     BENCH_TARGETS=$targets wrk -t"$threads" -c64 -d"${secs}s" -s bench/webhook.lua \
       "http://127.0.0.1:${ports[0]}/tg/demo/webhook" >"$tmp/$label-wrk.txt" 2>&1
     t1=$(date +%s.%N)
     s1=$(calls_now "$s0"); for p in "${procs[@]}"; do c1=$((c1 + $(cpu_ticks "$p"))); done; f1=$(cpu_ticks "$fake_pid")
-    for p in "${ports[@]}"; do depth=$((depth + $(metric "$p" botfn_queue_depth | cut -d. -f1))); done
+    # The instances share one Redis stream, whose length each reports: the largest, not the sum.
+    for p in "${ports[@]}"; do d=$(metric "$p" botfn_queue_depth | cut -d. -f1); ((d > depth)) && depth=$d; done
     fig[$label]=$(awk -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", (s1 - s0) / (t1 - t0) }')
     awk -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v acc="$(awk '/requests in/ {print $1}' "$tmp/$label-wrk.txt")" \
         -v b0="$c0" -v b1="$c1" -v f0="$f0" -v f1="$f1" -v hz="$(getconf CLK_TCK)" -v d="$depth" -v l="$label" 'BEGIN {
