@@ -86,6 +86,14 @@ void OutboxSender::schedule(const std::string& key, Lane& lane, int64_t now) {
 }
 
 void OutboxSender::addRows(std::vector<storage::OutboxRow> rows, int64_t now, bool handed_over) {
+  // A partition just taken over may already feed hand-overs (its claimed updates commit) before
+  // the loop looks: its lanes must be held back from the first row on.
+  if (const uint64_t g = ownership_.ownershipGeneration(); g != ownership_seen_) {
+    ownership_seen_ = g;
+    ownershipChanged();
+    woken_ = true;
+    cv_.notify_all();
+  }
   for (auto& row : rows) {
     // Each row once: a read and a hand-over may both bring a row committed between them. Ids
     // grow in commit order per writer only: with several instances, another writer's rows may

@@ -223,11 +223,12 @@ Result<void> PartitionKeeper::beat(bool stopping) {
   }
   metrics_.gauge("botfn_bus_partitions_owned").store(static_cast<int64_t>(owned));
   metrics_.gauge("botfn_bus_instances_live").store(live);
+  // The generation first: whoever sees entries of a partition taken also sees it changed.
+  if (changed) generation_.fetch_add(1, std::memory_order_acq_rel);
   if (!acquired.empty()) {
     std::lock_guard lock(mutex_);
     acquired_.insert(acquired_.end(), acquired.begin(), acquired.end());
   }
-  if (changed) generation_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }
 
