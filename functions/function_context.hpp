@@ -34,6 +34,8 @@ struct FunctionContext : std::enable_shared_from_this<FunctionContext> {
   size_t max_backlog = 10000;
   // /readyz: "" when ready, otherwise the reason.
   std::function<std::string()> readiness;
+  // /readyz names the backends: "sqlite" or "postgres"; "embedded" or "redis".
+  std::string store_kind = "sqlite", bus_kind = "embedded";
   Histogram* durable_latency = nullptr;  // request → durable, set by registerFunctions()
 };
 

@@ -16,10 +16,14 @@ void handleReady(const FunctionContext& ctx, ingress::HttpRequest&, ingress::Res
   } else if (ctx.readiness) {
     reason = ctx.readiness();
   }
-  if (reason.empty()) return responder.send(200, R"({"ok":true,"status":"ready"})");
+  const nlohmann::json backends{{"store", ctx.store_kind}, {"bus", ctx.bus_kind}};
+  if (reason.empty()) {
+    return responder.send(
+        200, nlohmann::json{{"ok", true}, {"status", "ready"}, {"backends", backends}}.dump());
+  }
   ingress::HttpResponse r;
   r.status = 503;
-  r.body = nlohmann::json{{"ok", false}, {"status", reason}}.dump();
+  r.body = nlohmann::json{{"ok", false}, {"status", reason}, {"backends", backends}}.dump();
   r.headers.emplace_back("Retry-After", "5");
   responder.send(std::move(r));
 }

@@ -198,8 +198,12 @@ int serve(const Config& c, const ServeOptions& options) {
   fc->readiness = [&bus, storage = backend.get(), max_backlog]() -> std::string {
     // Updates wait while the storage fails (full, locked, I/O): not ready until a write commits.
     if (auto fault = storage->currentFault()) return "storage failing: " + fault->describe();
+    if (auto fault = bus.fault()) return "bus failing: " + fault->describe();
     return bus.writeBacklog() >= max_backlog ? "storage backlog is full" : "";
   };
+  const std::string kind = backendOptionsOf(c).kind;
+  fc->store_kind = kind.rfind("postgres", 0) == 0 ? "postgres" : "sqlite";
+  fc->bus_kind = kind.find("redis") != std::string::npos ? "redis" : "embedded";
   auto router = std::make_shared<ingress::Router>();
   functions::registerFunctions(*router, fc);
   ingress::HttpServerOptions server_options;

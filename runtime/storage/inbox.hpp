@@ -32,6 +32,9 @@ class Inbox {
   virtual QueueLoad queueLoad() const = 0;
   virtual size_t depth() const = 0;  // pushed and not yet acked (the botfn_queue_depth gauge)
   virtual Result<std::optional<int64_t>> pollOffset(const std::string& bot) = 0;
+  // The queue's service failed its last call (Redis down) and has not answered since: /readyz
+  // answers 503 naming it. An in-process queue reports its faults through the Store.
+  virtual std::optional<Error> fault() const { return std::nullopt; }
 };
 
 }  // namespace botfn::storage

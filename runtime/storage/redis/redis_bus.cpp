@@ -319,6 +319,16 @@ void RedisBus::abandon(int64_t entry_id) {
   lease_cv_.notify_all();
 }
 
+std::optional<Error> RedisBus::fault() const {
+  // The heartbeat calls Redis at least once a second whatever the traffic, so its state is
+  // current; a failed push alone (answered 503 already) is not held against a Redis that is back.
+  const bool heartbeat = keeper_ && keeper_->down();
+  if (!heartbeat && !lease_down_) return std::nullopt;
+  return Error{ErrorCode::StorageUnavailable, "redis at " + connection_.url.display +
+                                                  " does not answer (" +
+                                                  (heartbeat ? "heartbeat" : "lease") + ")"};
+}
+
 void RedisBus::setBusyLanes(BusyLanes busy) {
   std::lock_guard lock(busy_mutex_);
   busy_lanes_ = std::move(busy);

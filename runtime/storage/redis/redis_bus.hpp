@@ -44,6 +44,7 @@ class RedisBus final : public Bus {
   bool ownsLane(std::string_view lane_key) const override;
   uint64_t ownershipGeneration() const override { return keeper_->generation(); }
   void setBusyLanes(BusyLanes busy) override;
+  std::optional<Error> fault() const override;
 
  private:
   struct Script {
@@ -113,7 +114,7 @@ class RedisBus final : public Bus {
   std::deque<Claim> claims_;
   std::string claim_cursor_ = "0-0";  // of claims_.front()
   std::chrono::steady_clock::time_point next_idle_claim_{};
-  bool lease_down_ = false;
+  std::atomic<bool> lease_down_{false};
 
   mutable std::mutex mutex_;
   std::condition_variable writer_cv_;

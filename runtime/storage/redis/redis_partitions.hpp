@@ -49,6 +49,7 @@ class PartitionKeeper {
   // Owned and not being handed back: lease() reads new entries of it.
   bool reading(size_t p) const;
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  bool down() const { return down_.load(std::memory_order_relaxed); }
   // Partitions taken since the last call: the entries their last owner left pending are claimed
   // before any new entry of them is read.
   std::vector<size_t> takeAcquired();
@@ -71,7 +72,7 @@ class PartitionKeeper {
   std::unique_ptr<std::atomic<int64_t>[]> owned_until_;
   std::unique_ptr<std::atomic<bool>[]> releasing_;
   std::atomic<uint64_t> generation_{0};
-  bool down_ = false;  // heartbeat thread only: the last heartbeat failed (logged once)
+  std::atomic<bool> down_{false};  // the last heartbeat failed (logged once)
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -170,7 +170,7 @@ std::string PostgresServer::log() const {
 
 // ---- Redis
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer(bool persistent) : persistent_(persistent) {
   dir_ = tempDir("redis");
   port_ = freeLoopbackPort();
   start();
@@ -183,16 +183,17 @@ RedisServer::~RedisServer() {
 }
 
 void RedisServer::start() {
-  // TCP on the picked port (Redis's `port 0` would turn TCP off, not pick one), no persistence.
+  // TCP on the picked port (Redis's `port 0` would turn TCP off, not pick one).
   const std::string port = std::to_string(port_);
+  const char* appendonly = persistent_ ? "yes" : "no";
   const std::string dir = dir_.string();
   const std::string logfile = (dir_ / "redis.log").string();
   pid_ = fork();
   if (pid_ == 0) {
     closeInheritedDescriptors();
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
-           dir.c_str(), "--save", "", "--appendonly", "no", "--logfile", logfile.c_str(),
-           static_cast<char*>(nullptr));
+           dir.c_str(), "--save", "", "--appendonly", appendonly, "--appendfsync", "always",
+           "--logfile", logfile.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   for (int i = 0; i < 500; ++i) {

@@ -52,7 +52,9 @@ class PostgresServer {
 
 class RedisServer {
  public:
-  RedisServer();  // redis-server, no persistence, on a free loopback port
+  // redis-server on a free loopback port; persistent: appendonly with an fsync per write (what
+  // docs/operations.md asks of production), so a kill and a start keep what it acknowledged.
+  explicit RedisServer(bool persistent = false);
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -70,6 +72,7 @@ class RedisServer {
   uint16_t port_ = 0;
   int pid_ = -1;
   int prefixes_ = 0;
+  bool persistent_ = false;
 };
 
 // psql -tA on url: the rows as text, one per line, trailing newline removed ("" on error).
