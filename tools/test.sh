@@ -16,8 +16,11 @@ phase setup
 bash tools/setup.sh
 done_phase setup
 
+# -g1 (line tables, no variables): what a CI failure's backtrace needs, and a tenth less compile
+# time than -g, which keeps CI within its 30 minutes on 2 cores.
 phase build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build -j"$jobs"
 done_phase build
 
@@ -31,7 +34,8 @@ done_phase ctest
 
 if [[ ${BOTFN_SKIP_SANITIZE:-0} != 1 ]]; then
   phase sanitize
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOTFN_SANITIZE=ON -DBOTFN_UNIT_ONLY=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+    -DCMAKE_C_FLAGS_DEBUG=-g1 -DBOTFN_SANITIZE=ON -DBOTFN_UNIT_ONLY=ON >/dev/null
   cmake --build build-asan -j"$jobs" --target botfn_unit_test lua_unit_test botfn_contract_test botfn_regression_test
   (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -L unit -j"$jobs" --timeout 300)
   done_phase sanitize

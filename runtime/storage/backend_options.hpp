@@ -19,6 +19,7 @@ struct Retention {
   int64_t sent_outbox_s = 168 * 3600;   // outbox rows in state sent or failed
   int64_t dead_letters_s = 30 * 86400;  // dead letters (what `botfn dlq list` can show)
   int64_t batch_rows = 1000;            // rows per table per write group: the writer never stalls
+  int64_t prune_every_ms = 60000;       // PostgreSQL: how often the pruner runs (tests: less)
 };
 
 // How much of the queue the bus holds in memory; the rest waits in storage and is read back in

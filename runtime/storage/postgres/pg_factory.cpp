@@ -1,6 +1,13 @@
 // A PgDb with its schema and PgStore, paired with another backend's queue.
 #include "storage/postgres/pg_factory.hpp"
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "core/log.hpp"
+#include "storage/postgres/pg_retention.hpp"
 #include "storage/postgres/pg_schema.hpp"
 #include "storage/postgres/pg_store.hpp"
 
@@ -21,9 +28,19 @@ class PgBackend final : public Backend {
   PgBackend(const BackendOptions& o, Metrics& metrics, std::unique_ptr<Backend> queue_side)
       : db_(pgOptionsOf(o.postgres), metrics),
         store_(db_, o.app_sql),
-        queue_side_(std::move(queue_side)) {}
-  // The queue goes first: its pending work may still commit through the store.
-  ~PgBackend() override { queue_side_.reset(); }
+        queue_side_(std::move(queue_side)),
+        retention_(o.retention),
+        pruner_([this] { pruneLoop(); }) {}
+  // The pruner stops, then the queue goes: its pending work may still commit through the store.
+  ~PgBackend() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    pruner_.join();
+    queue_side_.reset();
+  }
 
   Store& store() override { return store_; }
   Bus& bus() override { return queue_side_->bus(); }
@@ -35,9 +52,38 @@ class PgBackend final : public Backend {
   PgDb& db() { return db_; }
 
  private:
+  // Once per retention.prune_every_ms, and again at once while a round came back full.
+  void pruneLoop() {
+    auto wait = std::chrono::milliseconds(retention_.prune_every_ms);
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, wait, [&] { return stopping_; })) {
+      lock.unlock();
+      std::promise<Result<size_t>> result;
+      auto future = result.get_future();
+      db_.write(pruneJob(retention_, nowSeconds(),
+                         [&result](Result<size_t> r) { result.set_value(std::move(r)); }));
+      auto r = future.get();
+      if (!r) log::get("storage")->warn("retention prune failed: {}", r.error().describe());
+      const bool full = r && *r >= static_cast<size_t>(retention_.batch_rows);
+      wait = full ? std::chrono::milliseconds(0)
+                  : std::chrono::milliseconds(retention_.prune_every_ms);
+      lock.lock();
+    }
+  }
+  static int64_t nowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
   PgDb db_;
   PgStore store_;
   std::unique_ptr<Backend> queue_side_;
+  Retention retention_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread pruner_;  // last: started once everything above exists
 };
 
 }  // namespace

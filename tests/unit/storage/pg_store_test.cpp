@@ -2,6 +2,7 @@
 // switches and set_config are refused; statements are bounded in time and size), versioned
 // migrations, a password never shown, and a server restart survived without losing a commit.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -139,6 +140,59 @@ TEST_F(PgStoreTest, ResultsAreCappedInRowsAndBytes) {
                              {std::chrono::steady_clock::time_point::max(), SIZE_MAX, 10000});
   ASSERT_FALSE(bytes);
   EXPECT_EQ(bytes.error().code, ErrorCode::SqlTooLarge);
+}
+
+// Review finding: on PostgreSQL nothing pruned botfn's bookkeeping, so processed markers, sent
+// outbox rows and dead letters grew with the bot's whole history.
+TEST(PgStoreRetention, OldMarkersFinishedRowsAndDeadLettersArePrunedPendingRowsNever) {
+  const std::string url = testing::sharedPostgres().createDatabase();
+  Metrics metrics;
+  BackendOptions o;
+  o.kind = "postgres";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("botfn_pg_retention_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  o.embedded.path = dir / "queue.sqlite";
+  o.postgres.url = url;
+  o.retention.prune_every_ms = 100;
+  o.retention.batch_rows = 2;  // several rounds: a full round runs again at once
+  auto backend = openBackend(o, metrics);
+  ASSERT_TRUE(backend) << backend.error().describe();
+  const std::string old = "1000", fresh = "extract(epoch from now())::bigint";
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = std::to_string(i);
+    testing::psql(
+        url, "INSERT INTO botfn.processed VALUES ('b', " + id + ", 'message', true, " + old + ")");
+    testing::psql(url,
+                  "INSERT INTO botfn.outbox (bot, lane, chat_id, method, params, state, "
+                  "created_at) VALUES ('b', 'l', 1, 'sendMessage', '{}', 'sent', " +
+                      old + ")");
+    testing::psql(url,
+                  "INSERT INTO botfn.dead_letters (bot, update_id, lane, kind, body, error, "
+                  "traceback, attempts, at) VALUES ('b', " +
+                      id +
+                      ", 'l', 'message', '{}', "
+                      "'e', '', 1, " +
+                      old + ")");
+  }
+  testing::psql(url,
+                "INSERT INTO botfn.processed VALUES ('b', 99, 'message', true, " + fresh + ")");
+  testing::psql(url,
+                "INSERT INTO botfn.outbox (bot, lane, chat_id, method, params, created_at) "
+                "VALUES ('b', 'l', 1, 'sendMessage', '{}', " +
+                    old + ")");  // pending
+  EXPECT_TRUE(contract::waitFor(
+      [&] {
+        return testing::psql(url,
+                             "SELECT (SELECT count(*) FROM botfn.processed) || ',' || "
+                             "(SELECT count(*) FROM botfn.outbox) || ',' || "
+                             "(SELECT count(*) FROM botfn.dead_letters)") == "1,1,0";
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(testing::psql(url, "SELECT update_id FROM botfn.processed"), "99");
+  EXPECT_EQ(testing::psql(url, "SELECT state FROM botfn.outbox"), "pending");
+  backend->reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(PgStoreOpen, AWrongUrlIsAClearErrorWithoutThePassword) {
